@@ -1,0 +1,108 @@
+"""The `wx-pipeline` command line.
+
+Adding a command is one small function here: decorate it with `@main.command()` (or
+`@warehouse.command()` for warehouse chores), import the implementing module inside the function
+so `wx-pipeline --help` stays fast, and raise a `WxUserError` subclass for anything the user can
+fix; the top-level group turns those into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from wx_pipeline import __version__
+from wx_pipeline.errors import WxUserError
+from wx_pipeline.settings import get_settings
+
+# Exit status for errors the user can fix (click uses 2 for usage errors as well).
+USER_ERROR_EXIT = 2
+
+
+class _Cli(click.Group):
+    """Reports `WxUserError` as `wx-pipeline: <one line>` and exit 2, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WxUserError as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(f"wx-pipeline: {message}", err=True)
+            ctx.exit(USER_ERROR_EXIT)
+
+
+@click.group(cls=_Cli)
+@click.version_option(__version__, prog_name="wx-pipeline")
+def main() -> None:
+    """WeChat Official Account datacube analytics: API -> Postgres -> dbt marts."""
+
+
+@main.group()
+def warehouse() -> None:
+    """The Postgres warehouse (embedded under WX_HOME unless WX_WAREHOUSE_URL is set)."""
+
+
+@warehouse.command()
+def start() -> None:
+    """Start the embedded warehouse (or check the configured one) and print its URL."""
+    import psycopg
+
+    from wx_pipeline.warehouse.embedded import libpq_url, warehouse_url
+
+    url = warehouse_url(get_settings())
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        raise WxUserError(f"warehouse unreachable: {first}") from None
+    click.echo(_display_url(url))
+    click.echo("warehouse ready")
+
+
+@warehouse.command()
+def stop() -> None:
+    """Stop the embedded warehouse; its data stays under WX_HOME."""
+    from wx_pipeline.warehouse.embedded import stop_embedded
+
+    settings = get_settings()
+    if settings.warehouse_url is not None:
+        raise WxUserError("WX_WAREHOUSE_URL is set; that warehouse is not managed by wx-pipeline")
+    click.echo("warehouse stopped" if stop_embedded(settings.home) else "warehouse not running")
+
+
+@warehouse.command()
+def url() -> None:
+    """Print the warehouse URL (starting the embedded warehouse if needed)."""
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    click.echo(warehouse_url(get_settings()))
+
+
+@warehouse.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def psql(args: tuple[str, ...]) -> None:
+    """Run psql on the warehouse; extra ARGS go to psql (e.g. -c 'select 1')."""
+    from wx_pipeline.warehouse.embedded import libpq_url, psql_executable, warehouse_url
+
+    target = libpq_url(warehouse_url(get_settings()))
+    executable = str(psql_executable())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec rather than a child process: Ctrl-C and the exit status belong to psql alone.
+    os.execv(executable, [executable, "--dbname", target, *args])
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    # Only a real password is hidden; the embedded URL (no password) is shown exactly as `url`.
+    parsed = make_url(url)
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""Every `WX_*` setting, read from the environment and validated once.
+
+Other modules call `get_settings()` and never read `os.environ` for `WX_*` themselves, so a bad
+value is reported once, as one line naming the variable, before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from wx_pipeline.errors import WxUserError
+
+# WeChat's datacube days are Beijing calendar days.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+# The datacube API has no data before this day.
+EARLIEST_START_DATE = date(2014, 12, 1)
+WECHAT_API_BASE_URL = "https://api.weixin.qq.com"
+
+ENV_PREFIX = "WX_"
+
+# What each variable should look like; used for every validation failure of that variable so
+# the message is uniform and never depends on pydantic's wording.
+_EXPECTED: dict[str, str] = {
+    "home": "a directory path",
+    "warehouse_url": "a PostgreSQL URL like postgresql://user:pass@host:5432/db",
+    "api_base_url": "an http(s) URL like https://api.weixin.qq.com",
+    "accounts_file": "a path to an existing YAML file",
+    "app_id": "a WeChat app id like wx0123456789abcdef",
+    "app_secret": "a non-empty secret",
+    "start_date": f"a date YYYY-MM-DD not before {EARLIEST_START_DATE.isoformat()}",
+    "span_overrides": (
+        "comma-separated endpoint=days pairs like getupstreammsgweek=1,getupstreammsgdist=15"
+    ),
+    "api_concurrency": "a positive integer",
+    "daily_budget": "a positive integer",
+    "token_mode": "'stable' or 'token'",
+}
+_SECRET_FIELDS = frozenset({"app_secret"})
+
+
+class SettingsError(WxUserError):
+    """An invalid `WX_*` setting; str() is one line naming the variable and the expected form."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable behind a settings field, e.g. `start_date` -> `WX_START_DATE`."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+class Account(BaseModel):
+    """One WeChat Official Account the pipeline pulls from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str
+    name: str
+    secret: SecretStr
+
+
+class _AccountEntry(BaseModel):
+    """One entry of the accounts YAML file (the secret lives in the environment, not the file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+    name: Annotated[str, Field(min_length=1)]
+    secret_env: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Settings(BaseSettings):
+    """Validated configuration; build it with `get_settings()` (or `load_settings()` in tests)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # `WX_FOO=` means unset, as in most shells' intent
+        extra="ignore",
+        frozen=True,
+    )
+
+    home: Path = Path(".wx")
+    warehouse_url: str | None = None
+    api_base_url: str | None = None
+    accounts_file: Path | None = None
+    app_id: str | None = None
+    app_secret: SecretStr | None = None
+    start_date: date = EARLIEST_START_DATE
+    span_overrides: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    api_concurrency: int = Field(default=4, ge=1)
+    daily_budget: int | None = Field(default=None, ge=1)
+    token_mode: Literal["stable", "token"] = "stable"
+
+    _accounts: tuple[Account, ...] = PrivateAttr(default=())
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("warehouse_url", mode="after")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a URL") from exc
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError("not PostgreSQL")
+        return value
+
+    @field_validator("api_base_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("app_id", mode="after")
+    @classmethod
+    def _app_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\S+", value):
+            raise ValueError("blank or contains whitespace")
+        return value
+
+    @field_validator("start_date", mode="after")
+    @classmethod
+    def _not_before_datacube(cls, value: date) -> date:
+        if value < EARLIEST_START_DATE:
+            raise ValueError("too early")
+        return value
+
+    @field_validator("span_overrides", mode="before")
+    @classmethod
+    def _parse_span_overrides(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        parsed: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)\s*=\s*([0-9]+)", part)
+            if match is None or int(match.group(2)) < 1:
+                raise ValueError(f"bad pair {part!r}")
+            parsed[match.group(1)] = int(match.group(2))
+        return parsed
+
+    @model_validator(mode="after")
+    def _resolve_accounts(self) -> Settings:
+        # Raised directly (not ValueError) so pydantic passes it through unchanged.
+        if (self.app_id is None) != (self.app_secret is None):
+            missing = "WX_APP_SECRET" if self.app_secret is None else "WX_APP_ID"
+            raise SettingsError(
+                f"{missing}: expected WX_APP_ID and WX_APP_SECRET to be set together (or neither)"
+            )
+        if self.accounts_file is not None and self.app_id is not None:
+            raise SettingsError(
+                "WX_ACCOUNTS_FILE: expected either WX_ACCOUNTS_FILE or WX_APP_ID/WX_APP_SECRET, "
+                "not both"
+            )
+        if self.accounts_file is not None:
+            self._accounts = _read_accounts_file(self.accounts_file, os.environ)
+        elif self.app_id is not None and self.app_secret is not None:
+            self._accounts = (
+                Account(app_id=self.app_id, name=self.app_id, secret=self.app_secret),
+            )
+        return self
+
+    def accounts(self) -> list[Account]:
+        """The configured accounts, secrets resolved; empty when none is configured."""
+        return list(self._accounts)
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when the pipeline should talk to the local simulator instead of WeChat."""
+        return self.api_base_url is None and not self._accounts
+
+    def resolved_api_base_url(self) -> str | None:
+        """The API base URL to call, or None when the local simulator must be started."""
+        if self.api_base_url is not None:
+            return self.api_base_url
+        return None if self.uses_simulator else WECHAT_API_BASE_URL
+
+    @property
+    def pgdata(self) -> Path:
+        """Where the embedded warehouse keeps its PostgreSQL data directory."""
+        return self.home / "pgdata"
+
+
+def _read_accounts_file(path: Path, environ: Mapping[str, str]) -> tuple[Account, ...]:
+    var = "WX_ACCOUNTS_FILE"
+    form = "a YAML list of {app_id, name, secret_env} mappings"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{var}: expected {_EXPECTED['accounts_file']}, got '{path}'") from None
+    except (OSError, yaml.YAMLError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingsError(f"{var}: expected {form}, cannot read '{path}': {detail}") from None
+    if not isinstance(raw, list) or not raw:
+        raise SettingsError(f"{var}: expected {form}, got a {type(raw).__name__} in '{path}'")
+
+    accounts: list[Account] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw, start=1):
+        try:
+            entry = _AccountEntry.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "entry"
+            raise SettingsError(
+                f"{var}: expected {form}; entry {index} in '{path}': {where}: {first['msg']}"
+            ) from None
+        if entry.app_id in seen:
+            raise SettingsError(
+                f"{var}: expected unique app_id values; '{entry.app_id}' repeats in '{path}'"
+            )
+        seen.add(entry.app_id)
+        secret = environ.get(entry.secret_env, "")
+        if not secret:
+            raise SettingsError(
+                f"{entry.secret_env}: expected the app secret of account '{entry.app_id}' "
+                f"(named by secret_env in {var}), but it is not set"
+            )
+        accounts.append(Account(app_id=entry.app_id, name=entry.name, secret=SecretStr(secret)))
+    return tuple(accounts)
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    expected = _EXPECTED.get(field)
+    if expected is None:  # not a field error we know; still one line
+        return f"{env_name(field) if field else 'settings'}: {first['msg']}"
+    if field in _SECRET_FIELDS:
+        return f"{env_name(field)}: expected {expected}"
+    got = first.get("input")
+    shown = _redact_userinfo(got if isinstance(got, str) else str(got))
+    return f"{env_name(field)}: expected {expected}, got {shown!r}"
+
+
+def _redact_userinfo(value: str) -> str:
+    # A URL's password must not reach the terminal, even from a malformed URL.
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", value)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings from the environment (plus overrides), uncached."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use. Tests reset with `cache_clear()`."""
+    return load_settings()

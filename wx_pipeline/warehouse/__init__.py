@@ -1,0 +1,1 @@
+"""The warehouse room: raw archive, normalization, loading and the embedded Postgres."""
