@@ -1,0 +1,165 @@
+"""What a simulator run is made of: its accounts, its fault rates and its settings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wx_pipeline.errors import WxUserError
+
+
+class SimulatorConfigError(WxUserError):
+    """A bad simulator option or accounts file; one line for the CLI."""
+
+
+@dataclass(frozen=True)
+class SimAccount:
+    """One simulated Official Account. ``followers`` is its size around late 2025."""
+
+    app_id: str
+    secret: str
+    name: str
+    followers: int
+    ip_whitelist: tuple[str, ...] = ()  # empty: any caller allowed
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Injected failures, each with its own rate (0.0 = off); decided per datacube call."""
+
+    system_busy: float = 0.0  # errcode -1
+    minute_limit: float = 0.0  # errcode 45011
+    not_ready: float = 0.0  # errcode 61503
+    http_500: float = 0.0
+    http_502: float = 0.0
+    http_503: float = 0.0
+    slow: float = 0.0  # delay the (otherwise normal) answer by slow_seconds
+    slow_seconds: float = 2.0
+    reset: float = 0.0  # connection closed mid-body
+    truncated: float = 0.0  # complete HTTP response whose JSON body is cut short
+    invalidate_token_every: int | None = None  # the account's token dies every N datacube calls
+
+    def __post_init__(self) -> None:
+        rates = {f.name: getattr(self, f.name) for f in fields(self) if f.name in RATE_FIELDS}
+        for name, rate in rates.items():
+            if not 0.0 <= rate <= 1.0:
+                raise SimulatorConfigError(f"fault rate {name} must be within 0..1, got {rate}")
+        exclusive = sum(rate for name, rate in rates.items() if name != "slow")
+        if exclusive > 1.0:
+            raise SimulatorConfigError(f"fault rates add up to {exclusive:.3f}, more than 1")
+        if self.slow_seconds < 0:
+            raise SimulatorConfigError("slow_seconds must be >= 0")
+        if self.invalidate_token_every is not None and self.invalidate_token_every < 1:
+            raise SimulatorConfigError("invalidate_token_every must be >= 1")
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, name) for name in RATE_FIELDS) or bool(self.invalidate_token_every)
+
+
+#: Rates of faults that replace the answer, in the order a draw is matched against them.
+EXCLUSIVE_FAULTS: tuple[str, ...] = (
+    "system_busy",
+    "minute_limit",
+    "not_ready",
+    "http_500",
+    "http_502",
+    "http_503",
+    "reset",
+    "truncated",
+)
+RATE_FIELDS: frozenset[str] = frozenset({*EXCLUSIVE_FAULTS, "slow"})
+
+
+@dataclass
+class SimulatorConfig:
+    """Everything a simulator run depends on; same config + same calls = same answers."""
+
+    seed: int = 0
+    now: datetime | None = None  # tz-aware; None = the real clock
+    accounts: list[SimAccount] | None = None  # None = demo_accounts(seed)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    legacy_retired_from: date | None = None  # legacy article endpoints answer 47009 from then
+    daily_quota: int = 1000  # per account, endpoint and Beijing day -> 45009
+    minute_quota: int | None = None  # per account, endpoint and minute -> 45011
+    token_ttl: int = 7200
+    span_overrides: dict[str, int] = field(default_factory=dict)
+    #: With ``now`` set, whether the clock then runs in real time (the CLI) or stands still
+    #: until ``advance()`` (tests: reproducible quota minutes and token expiry).
+    now_ticks: bool = False
+
+    def __post_init__(self) -> None:
+        if self.now is not None and self.now.tzinfo is None:
+            raise SimulatorConfigError("SimulatorConfig.now must be timezone-aware")
+        if self.daily_quota < 1 or (self.minute_quota is not None and self.minute_quota < 1):
+            raise SimulatorConfigError("quotas must be >= 1")
+        if self.token_ttl < 1:
+            raise SimulatorConfigError("token_ttl must be >= 1")
+
+    def resolved_accounts(self) -> list[SimAccount]:
+        accounts = demo_accounts(self.seed) if self.accounts is None else list(self.accounts)
+        ids = [a.app_id for a in accounts]
+        if not accounts or len(set(ids)) != len(ids):
+            raise SimulatorConfigError("the simulator needs accounts with unique app ids")
+        return accounts
+
+
+def _hex(seed: int, label: str, length: int) -> str:
+    digest = hashlib.blake2b(f"{seed}:{label}".encode(), digest_size=32).hexdigest()
+    return digest[:length]
+
+
+def demo_accounts(seed: int) -> list[SimAccount]:
+    """Three accounts of different sizes, ids and secrets derived from the seed."""
+    sizes = (("demo-small", 3_200), ("demo-medium", 82_000), ("demo-large", 1_480_000))
+    return [
+        SimAccount(
+            app_id="wx" + _hex(seed, f"appid:{name}", 16),
+            secret=_hex(seed, f"secret:{name}", 32),
+            name=name,
+            followers=followers,
+        )
+        for name, followers in sizes
+    ]
+
+
+def load_accounts_file(path: Path, environ: dict[str, str] | None = None) -> list[SimAccount]:
+    """Accounts from YAML: a list of ``{app_id, name, secret | secret_env, followers?,
+    ip_whitelist?}``; the project's own accounts file (``secret_env``) works as is."""
+    env = dict(os.environ) if environ is None else environ
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SimulatorConfigError(f"cannot read accounts file {path}: {exc}") from None
+    if not isinstance(raw, list) or not raw:
+        raise SimulatorConfigError(f"accounts file {path}: expected a non-empty YAML list")
+    accounts: list[SimAccount] = []
+    for index, entry in enumerate(raw, start=1):
+        where = f"accounts file {path}, entry {index}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("app_id"), str):
+            raise SimulatorConfigError(f"{where}: expected a mapping with an app_id")
+        secret = entry.get("secret")
+        if secret is None and isinstance(entry.get("secret_env"), str):
+            secret = env.get(entry["secret_env"])
+        if not isinstance(secret, str) or not secret:
+            raise SimulatorConfigError(f"{where}: expected secret (or secret_env set)")
+        followers = entry.get("followers", 50_000)
+        whitelist = entry.get("ip_whitelist", [])
+        if not isinstance(followers, int) or followers < 0 or not isinstance(whitelist, list):
+            raise SimulatorConfigError(f"{where}: followers must be an int, ip_whitelist a list")
+        accounts.append(
+            SimAccount(
+                app_id=entry["app_id"],
+                secret=secret,
+                name=str(entry.get("name", entry["app_id"])),
+                followers=followers,
+                ip_whitelist=tuple(str(ip) for ip in whitelist),
+            )
+        )
+    return accounts

@@ -1,0 +1,60 @@
+"""Calls WeChat makes to the account's callback server, per hour; a day is the sum of its
+hours (max_time_cost: the maximum)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from wx_pipeline.simulator.config import SimAccount
+from wx_pipeline.simulator.data.common import (
+    HOURS,
+    MSG_PROFILE,
+    IntArray,
+    poisson,
+    rng,
+    size_at,
+    weekday_factor,
+)
+
+
+@dataclass(frozen=True)
+class CallbackHours:
+    callback_count: IntArray  # (24,)
+    fail_count: IntArray
+    total_time_cost: IntArray
+    max_time_cost: IntArray
+
+
+class CallbackModel:
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._days: dict[tuple[str, date], CallbackHours] = {}
+        self._lock = threading.Lock()
+
+    def hours(self, account: SimAccount, day: date) -> CallbackHours:
+        key = (account.app_id, day)
+        cached = self._days.get(key)
+        if cached is not None:
+            return cached
+        gen = rng(self._seed, account.app_id, day, "callbacks")
+        daily = size_at(account, day) * 0.025 * weekday_factor(day, 0.85)
+        shape = MSG_PROFILE * gen.uniform(0.8, 1.2, HOURS)
+        count = poisson(gen, daily * shape / shape.sum())
+        fail = np.asarray(gen.binomial(count, gen.uniform(0.001, 0.01)), dtype=np.int64)
+        mean_ms = gen.uniform(250, 550, HOURS)
+        total = np.rint(count * mean_ms).astype(np.int64)
+        # The slowest call: a multiple of the mean, capped at WeChat's ~5 s timeout.
+        slowest = np.minimum(np.rint(mean_ms * gen.uniform(2, 12, HOURS)), 5050).astype(np.int64)
+        peak = np.where(
+            count > 1, np.minimum(np.maximum(slowest, total // np.maximum(count, 1)), total), total
+        )
+        result = CallbackHours(count, fail, total, peak.astype(np.int64))
+        with self._lock:
+            if len(self._days) > 50_000:
+                self._days.clear()
+            self._days[key] = result
+        return result

@@ -1,0 +1,127 @@
+"""Shared building blocks of the synthetic data: seeded randomness, exact integer splits and
+the daily/hourly activity shapes every family uses."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wx_pipeline.simulator.config import SimAccount
+from wx_pipeline.wechat.endpoints import DATA_START
+
+IntArray = NDArray[Any]
+FloatArray = NDArray[Any]
+
+HOURS = 24
+#: The day an account reaches its nominal ``followers``; it started at 30% of it on DATA_START.
+NOMINAL_DAY = date(2025, 12, 1)
+_GROWTH_DAYS = (NOMINAL_DAY - DATA_START).days
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from the parts' text; stable across processes (unlike ``hash()``)."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def rng(*parts: object) -> np.random.Generator:
+    """A random generator owned by one (seed, app id, date, topic) combination."""
+    return np.random.default_rng(stable_seed(*parts))
+
+
+def size_at(account: SimAccount, day: date) -> float:
+    """Expected followers on ``day``: a smooth curve from 30% to 100% of the nominal size.
+
+    Activity scales with this curve, not with the realised follower count, so no family
+    depends on the whole follower history."""
+    t = (day - DATA_START).days / _GROWTH_DAYS
+    return account.followers * max(0.3 + 0.7 * t, 0.05)
+
+
+def weekday_factor(day: date, weekend: float) -> float:
+    return weekend if day.weekday() >= 5 else 1.0
+
+
+def split_rows(totals: IntArray, weights: FloatArray) -> IntArray:
+    """Split each total into len(weights[-1]) non-negative integers that add up exactly.
+
+    ``totals`` has shape (n,), ``weights`` (k,) or (n, k); largest remainders get the leftover
+    units, ties by position, so the result is a pure function of its inputs."""
+    totals = np.asarray(totals, dtype=np.int64)
+    w = np.broadcast_to(
+        np.asarray(weights, dtype=np.float64), (totals.shape[0], np.shape(weights)[-1])
+    )
+    sums = w.sum(axis=1, keepdims=True)
+    share = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
+    raw = totals[:, None] * share
+    parts = np.floor(raw).astype(np.int64)
+    rest = totals - parts.sum(axis=1)
+    order = np.argsort(-(raw - parts), axis=1, kind="stable")
+    rank = np.argsort(order, axis=1, kind="stable")
+    parts += (rank < rest[:, None]).astype(np.int64)
+    return np.asarray(parts, dtype=np.int64)
+
+
+def split(total: int, weights: FloatArray) -> IntArray:
+    """One total split exactly by weights (see ``split_rows``)."""
+    return np.asarray(split_rows(np.array([total], dtype=np.int64), weights)[0])
+
+
+def split_pair(users: IntArray, counts: IntArray, weights: FloatArray) -> tuple[IntArray, IntArray]:
+    """Split (users, counts) rows alike so that every part keeps users <= counts."""
+    u = split_rows(users, weights)
+    return u, u + split_rows(counts - users, weights)
+
+
+def hour_weights(gen: np.random.Generator, profile: FloatArray) -> FloatArray:
+    """A day's hourly shape: the family's profile with a little day-to-day jitter."""
+    return np.asarray(profile * gen.uniform(0.8, 1.2, HOURS), dtype=np.float64)
+
+
+#: Reading peaks: morning commute, lunch and the evening.
+READ_PROFILE: FloatArray = np.array(
+    [2, 1, 0.6, 0.4, 0.4, 0.8, 2.5, 5, 6, 5, 4.5, 5, 6.5, 5, 4, 4, 4.5, 5, 6.5, 7.5, 8, 8.5, 7, 4],
+    dtype=np.float64,
+)
+#: Messages to the account: daytime and evening.
+MSG_PROFILE: FloatArray = np.array(
+    [
+        1.5,
+        0.8,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1.5,
+        3,
+        4,
+        5,
+        5.5,
+        5.5,
+        5,
+        5,
+        5.5,
+        5.5,
+        5,
+        5,
+        5,
+        6,
+        6.5,
+        6,
+        5,
+        3,
+    ],
+    dtype=np.float64,
+)
+
+
+def poisson(gen: np.random.Generator, lam: FloatArray | float) -> IntArray:
+    return np.asarray(gen.poisson(np.maximum(lam, 0.0)), dtype=np.int64)
+
+
+def isodate(day: date) -> str:
+    return day.isoformat()

@@ -1,0 +1,127 @@
+"""Serving the simulator over real loopback HTTP with uvicorn: in a background thread (tests,
+benchmarks, the pipeline's first run) or in the foreground (``wx-pipeline simulator``)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import uvicorn
+
+from wx_pipeline.simulator.app import create_app
+from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
+from wx_pipeline.simulator.state import CallRecord, SimulatorState
+
+
+class _DropIntendedResets(logging.Filter):
+    """The reset fault ends a response early on purpose; that is not a server error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropIntendedResets())
+
+
+class SimulatorServer:
+    """One simulator: its state and the uvicorn server in front of it."""
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        self.state = SimulatorState(self.config)
+        self.app = create_app(self.state)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                http="httptools",
+                loop="uvloop",
+                lifespan="off",
+                timeout_keep_alive=30,
+            )
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def accounts(self) -> list[SimAccount]:
+        return list(self.state.accounts)
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        with self.state.lock:
+            return list(self.state.calls)
+
+    @property
+    def issued_tokens(self) -> set[str]:
+        with self.state.lock:
+            return set(self.state.tokens.issued)
+
+    def truth(self, app_id: str, endpoint: str, day: date) -> list[dict[str, Any]]:
+        """The items ``endpoint`` returns for ``day`` (final data, no faults)."""
+        return self.state.truth(app_id, endpoint, day)
+
+    def advance(self, seconds: float) -> None:
+        self.state.advance(seconds)
+
+    def invalidate_tokens(self, app_id: str | None = None) -> None:
+        self.state.invalidate_tokens(app_id)
+
+    def reset_calls(self) -> None:
+        self.state.reset_calls()
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Serve in a daemon thread; returns once the port accepts connections."""
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name=f"wx-simulator-{self.port}",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"simulator did not start on {self.base_url}")
+            time.sleep(0.01)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._socket.close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until Ctrl-C / SIGTERM."""
+        self._server.run(sockets=[self._socket])
+        self._socket.close()
+
+
+@contextmanager
+def run_in_thread(
+    config: SimulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[SimulatorServer]:
+    """A running simulator on a free loopback port, stopped on exit."""
+    server = SimulatorServer(config, host=host, port=port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

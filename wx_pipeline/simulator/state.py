@@ -1,0 +1,203 @@
+"""The mutable side of a simulator run: clock, tokens, quotas, call sequence, call log, and the
+cached response bodies built from the (pure) synthetic data."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from wx_pipeline.simulator.clock import SimClock
+from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
+from wx_pipeline.simulator.data import DataSet, View
+from wx_pipeline.simulator.data.articles import LIFETIME
+from wx_pipeline.simulator.data.common import stable_seed
+from wx_pipeline.simulator.tokens import TokenStore
+from wx_pipeline.wechat.endpoints import (
+    Endpoint,
+    Period,
+    period_end,
+    period_starts,
+    registry,
+)
+
+#: Before this Beijing hour, yesterday's data is still being processed.
+READY_HOUR = 8
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP request the simulator answered."""
+
+    path: str
+    app_id: str | None
+    begin: date | None
+    end: date | None
+    errcode: int  # 0 = ok
+    http_status: int
+    fault: str | None
+    at: datetime
+
+
+def processing_view(now_beijing: datetime) -> View:
+    """How far the data is processed at ``now_beijing``: before 08:00 yesterday is partial,
+    with 12 hours in at midnight growing to 23 just before 08:00."""
+    today = now_beijing.date()
+    yesterday = today - timedelta(days=1)
+    minutes = now_beijing.hour * 60 + now_beijing.minute
+    if now_beijing.hour >= READY_HOUR:
+        return View(yesterday)
+    return View(yesterday, yesterday, 12 + minutes * 12 // (READY_HOUR * 60))
+
+
+class SimulatorState:
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.accounts: list[SimAccount] = config.resolved_accounts()
+        self.by_app_id = {a.app_id: a for a in self.accounts}
+        self.endpoints: dict[str, Endpoint] = registry(config.span_overrides)
+        self.clock = SimClock(config.now, ticks=config.now_ticks)
+        self.data = DataSet(config.seed, self.accounts)
+        self.tokens = TokenStore(config.token_ttl)
+        self.lock = threading.RLock()
+        self.calls: list[CallRecord] = []
+        self.daily_used: dict[tuple[str, str, date], int] = {}
+        self.minute_used: dict[tuple[str, str, int], int] = {}
+        self.force_refreshes: dict[tuple[str, date], list[float]] = {}
+        self.sequence: dict[str, int] = {}
+        self._rid = 0
+        self._fragments: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    # --- helpers used by the routes ------------------------------------------------------
+
+    def rid(self) -> str:
+        with self.lock:
+            self._rid += 1
+            n = self._rid
+        h = f"{stable_seed(self.config.seed, 'rid', n):016x}{n:08x}"
+        return f"{h[:8]}-{h[8:16]}-{h[16:24]}"
+
+    def record(
+        self,
+        path: str,
+        app_id: str | None,
+        begin: date | None,
+        end: date | None,
+        errcode: int,
+        http_status: int,
+        fault: str | None = None,
+    ) -> None:
+        rec = CallRecord(path, app_id, begin, end, errcode, http_status, fault, self.clock.now())
+        with self.lock:
+            self.calls.append(rec)
+
+    def view(self) -> View:
+        return processing_view(self.clock.beijing())
+
+    def list_body(self, app_id: str, endpoint: Endpoint, begin: date, end: date) -> bytes:
+        """The success body for a validated request: cached joined per-day fragments."""
+        view = self.view()
+        key = (app_id, endpoint.name, begin, end, view)
+        body = self._bodies.get(key)
+        if body is not None:
+            return body
+        days = (
+            [begin + timedelta(days=i) for i in range((end - begin).days + 1)]
+            if endpoint.period is Period.DAY
+            else list(period_starts(endpoint.period, begin, end))
+        )
+        parts = [f for f in (self._fragment(app_id, endpoint, d, view) for d in days) if f]
+        body = b'{"list":[' + b",".join(parts) + b"]"
+        if endpoint.has_is_delay:
+            delayed = view.partial_day is not None and begin <= view.partial_day <= end
+            body += b',"is_delay":true' if delayed else b',"is_delay":false'
+        body += b"}"
+        with self.lock:
+            self._bodies[key] = body
+            if len(self._bodies) > 20_000:
+                self._bodies.popitem(last=False)
+        return body
+
+    def _fragment(self, app_id: str, endpoint: Endpoint, day: date, view: View) -> bytes:
+        last = period_end(endpoint.period, day)
+        # Only what the day's items depend on: partial hours and, for cumulative details,
+        # how many stat dates exist yet.
+        key = (
+            app_id,
+            endpoint.name,
+            day,
+            view.hours_of(day),
+            min(view.yesterday, last + timedelta(days=LIFETIME)),
+        )
+        frag = self._fragments.get(key)
+        if frag is not None:
+            return frag
+        items = self.data.items(app_id, endpoint.name, day, view)
+        frag = ",".join(
+            json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in items
+        ).encode()
+        with self.lock:
+            self._fragments[key] = frag
+            if len(self._fragments) > 200_000:
+                self._fragments.popitem(last=False)
+        return frag
+
+    # --- the Python API (SimulatorServer delegates here) --------------------------------
+
+    def truth(self, app_id: str, endpoint: str, day: date) -> list[dict[str, Any]]:
+        if app_id not in self.by_app_id:
+            raise KeyError(f"unknown app id {app_id!r}")
+        if endpoint not in self.endpoints:
+            raise KeyError(f"unknown endpoint {endpoint!r}")
+        final = View(self.clock.today() - timedelta(days=1))
+        with self.lock:
+            return self.data.items(app_id, endpoint, day, final)
+
+    def invalidate_tokens(self, app_id: str | None = None) -> None:
+        with self.lock:
+            self.tokens.invalidate(app_id)
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.daily_used.clear()
+            self.minute_used.clear()
+            self.force_refreshes.clear()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    # --- quotas ----------------------------------------------------------------------------
+
+    def take_quota(self, app_id: str, endpoint: str) -> int:
+        """0, or the quota errcode (45009 daily, 45011 per minute) without using quota."""
+        day_key = (app_id, endpoint, self.clock.today())
+        minute_key = (app_id, endpoint, int(self.clock.timestamp() // 60))
+        with self.lock:
+            if self.daily_used.get(day_key, 0) >= self.config.daily_quota:
+                return 45009
+            minute_quota = self.config.minute_quota
+            if minute_quota is not None and self.minute_used.get(minute_key, 0) >= minute_quota:
+                return 45011
+            self.daily_used[day_key] = self.daily_used.get(day_key, 0) + 1
+            if minute_quota is not None:
+                self.minute_used[minute_key] = self.minute_used.get(minute_key, 0) + 1
+        return 0
+
+    def quota_used(self, app_id: str, endpoint: str) -> int:
+        with self.lock:
+            return self.daily_used.get((app_id, endpoint, self.clock.today()), 0)
+
+    def clear_quota(self, app_id: str) -> None:
+        with self.lock:
+            self.daily_used = {k: n for k, n in self.daily_used.items() if k[0] != app_id}
+            self.minute_used = {k: n for k, n in self.minute_used.items() if k[0] != app_id}
+
+    def next_sequence(self, app_id: str) -> int:
+        with self.lock:
+            self.sequence[app_id] = self.sequence.get(app_id, 0) + 1
+            return self.sequence[app_id]
