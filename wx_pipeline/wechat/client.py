@@ -1,0 +1,604 @@
+"""The datacube client: fetch an account's endpoint over a date range with the fewest calls.
+
+``DatacubeClient.fetch`` clamps the range to what the endpoint can answer (its first date, the
+configured start, yesterday in Beijing; whole ended periods for week/month endpoints), splits it
+with the registry's ``plan_windows`` (the one definition of "fewest calls"), runs the calls
+concurrently on one keep-alive ``httpx.AsyncClient`` bounded by a semaphore, and returns every
+raw response with its request. ``fetch_many`` runs many (account, endpoint, range) jobs at once
+and reports each job's responses or typed error without letting one job's failure stop others;
+``fetch_many_sync`` wraps it for Dagster ops.
+
+Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried here with
+tenacity (exponential backoff with jitter, bounded attempts and total time; 45011 waits for the
+next minute). Every datacube call is counted per account, endpoint and Beijing day
+(``quota.py``); tokens come from ``tokens.py``; secrets never leave ``redaction.py``'s reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from wx_pipeline import __version__
+from wx_pipeline.settings import BEIJING, Account, Settings
+from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
+from wx_pipeline.wechat.errors import (
+    MINUTE_LIMIT,
+    TOKEN_CODES,
+    CallContext,
+    ConfigurationError,
+    EndpointRetiredError,
+    MalformedResponseError,
+    RequestError,
+    TokenRejectedError,
+    TransientError,
+    WeChatError,
+    error_for,
+)
+from wx_pipeline.wechat.quota import CallCounter, CallKey
+from wx_pipeline.wechat.raw import RawResponse
+from wx_pipeline.wechat.redaction import install_log_redaction, register_secret
+from wx_pipeline.wechat.tokens import (
+    PROCESS_TOKENS,
+    AccessToken,
+    TokenCache,
+    TokenManager,
+    TokenMode,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Datacube answers are small; a call slower than this is stuck rather than busy.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0, pool=60.0)
+
+
+def beijing_now() -> datetime:
+    return datetime.now(BEIJING)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried; every attempt counts against the daily quota."""
+
+    max_attempts: int = 6
+    max_total_seconds: float = 300.0  # no retry sleep may end later than this after the start
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+    jitter: float = 0.5
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: an account's endpoint over a date range (inclusive)."""
+
+    account: Account
+    endpoint: Endpoint
+    start: date
+    end: date
+
+
+@dataclass
+class JobResult:
+    """What one job produced: the responses it got (even when a later window failed)."""
+
+    job: Job
+    windows: list[Window]  # the calls the range needs after clamping; len() = minimum calls
+    responses: list[RawResponse]
+    errors: list[WeChatError] = field(default_factory=list)
+
+    @property
+    def error(self) -> WeChatError | None:
+        return self.errors[0] if self.errors else None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def retired(self) -> bool:
+        return isinstance(self.error, EndpointRetiredError)
+
+    @property
+    def minimum_calls(self) -> int:
+        return len(self.windows)
+
+
+@dataclass
+class FetchReport:
+    """The outcome of ``fetch_many``: per job results, and the calls it took."""
+
+    results: list[JobResult]
+    calls_made: int  # datacube calls made during this run, retries and token retries included
+    wall_seconds: float
+
+    @property
+    def minimum_calls(self) -> int:
+        return sum(r.minimum_calls for r in self.results)
+
+    @property
+    def responses(self) -> list[RawResponse]:
+        return [resp for r in self.results for resp in r.responses]
+
+    @property
+    def errors(self) -> list[WeChatError]:
+        return [e for r in self.results for e in r.errors]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+class _Backoff:
+    """Exponential backoff with jitter; 45011 instead waits for the next minute of the clock."""
+
+    def __init__(self, policy: RetryPolicy, clock: Clock) -> None:
+        self._exponential = wait_exponential_jitter(
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
+        )
+        self._clock = clock
+        self._jitter = policy.jitter
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.errcode == MINUTE_LIMIT:
+            now = self._clock()
+            to_next_minute = 60.0 - now.second - now.microsecond / 1e6
+            return to_next_minute + random.uniform(0, self._jitter)
+        return float(self._exponential(state))
+
+
+@dataclass
+class _Session:
+    """State bound to one event loop: the connections and the semaphore."""
+
+    loop: asyncio.AbstractEventLoop
+    http: httpx.AsyncClient
+    semaphore: asyncio.Semaphore
+
+
+class DatacubeClient:
+    """Fetches datacube data for configured accounts; see the module docstring."""
+
+    def __init__(
+        self,
+        base_url: str,
+        accounts: Sequence[Account] = (),
+        *,
+        span_overrides: Mapping[str, int] | None = None,
+        token_mode: TokenMode | str = TokenMode.STABLE,
+        concurrency: int = 4,
+        daily_budget: int | None = None,
+        start_date: date = DATA_START,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Clock = beijing_now,
+        sleep: Sleep = asyncio.sleep,
+        token_cache: TokenCache = PROCESS_TOKENS,
+        token_dir: Path | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        install_log_redaction()
+        self.base_url = base_url.rstrip("/")
+        self.accounts = list(accounts)
+        register_secret(*(a.secret.get_secret_value() for a in self.accounts))
+        self.endpoints = registry(span_overrides)
+        self.token_mode = TokenMode(token_mode)
+        self.concurrency = concurrency
+        self.start_date = start_date
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.calls = CallCounter(daily_budget)
+        self._clock = clock
+        self._sleep = sleep
+        self._session: _Session | None = None
+        self.tokens = TokenManager(
+            base_url=self.base_url,
+            mode=self.token_mode,
+            issue=self._issue_token,
+            clock=clock,
+            cache=token_cache,
+            shared_dir=token_dir,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        base_url: str | None = None,
+        accounts: Sequence[Account] | None = None,
+        **kwargs: Any,
+    ) -> DatacubeClient:
+        """A client configured from ``WX_*`` settings; pass ``base_url``/``accounts`` to point
+        it at a simulator the caller started."""
+        url = base_url or settings.resolved_api_base_url()
+        if url is None:
+            raise ConfigurationError(
+                "no WeChat API configured: set WX_API_BASE_URL or an account, or start the "
+                "simulator and pass its base_url"
+            )
+        return cls(
+            url,
+            settings.accounts() if accounts is None else accounts,
+            span_overrides=settings.span_overrides,
+            token_mode=settings.token_mode,
+            concurrency=settings.api_concurrency,
+            daily_budget=settings.daily_budget,
+            start_date=settings.start_date,
+            token_dir=settings.home / "tokens",
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        accounts = ", ".join(f"{a.name!r} ({a.app_id})" for a in self.accounts)
+        return (
+            f"DatacubeClient(base_url={self.base_url!r}, accounts=[{accounts}], "
+            f"token_mode={self.token_mode.value}, concurrency={self.concurrency}, "
+            f"calls={self.calls.total()})"
+        )
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def today(self) -> date:
+        """The Beijing date of the client's clock."""
+        return self._clock().astimezone(BEIJING).date()
+
+    def endpoint(self, endpoint: Endpoint | str) -> Endpoint:
+        return endpoint if isinstance(endpoint, Endpoint) else self._lookup(endpoint)
+
+    def _lookup(self, name: str) -> Endpoint:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            raise KeyError(
+                f"unknown endpoint {name!r}; known: {', '.join(self.endpoints)}"
+            ) from None
+
+    def clamp(self, endpoint: Endpoint | str, start: date, end: date) -> tuple[date, date]:
+        """[start, end] cut to what the endpoint can answer today (may come out empty)."""
+        ep = self.endpoint(endpoint)
+        first = max(start, ep.first_date, self.start_date)
+        last = min(end, self.today() - timedelta(days=1))
+        return first, last
+
+    def plan(self, endpoint: Endpoint | str, start: date, end: date) -> list[Window]:
+        """The calls ``fetch`` makes for this range, absent retries."""
+        ep = self.endpoint(endpoint)
+        return plan_windows(ep, *self.clamp(ep, start, end))
+
+    def minimum_calls(self, endpoint: Endpoint | str, start: date, end: date) -> int:
+        return len(self.plan(endpoint, start, end))
+
+    def call_counts(self) -> dict[CallKey, int]:
+        """Datacube calls made so far per (account, endpoint, Beijing day)."""
+        return self.calls.counts()
+
+    # --- fetching ---------------------------------------------------------------------------
+
+    async def fetch(
+        self, account: Account, endpoint: Endpoint | str, start: date, end: date
+    ) -> list[RawResponse]:
+        """Every response for the range, in date order; raises the first error it met."""
+        result = await self._run_job(Job(account, self.endpoint(endpoint), start, end))
+        if result.error is not None:
+            raise result.error
+        return result.responses
+
+    async def fetch_many(
+        self, jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job]
+    ) -> FetchReport:
+        """Run every job concurrently; each job's error stays in its result."""
+        started, calls_before = time.perf_counter(), self.calls.total()
+        normalized = [
+            j if isinstance(j, Job) else Job(j[0], self.endpoint(j[1]), j[2], j[3]) for j in jobs
+        ]
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._run_job(job)) for job in normalized]
+        return FetchReport(
+            results=[t.result() for t in tasks],
+            calls_made=self.calls.total() - calls_before,
+            wall_seconds=time.perf_counter() - started,
+        )
+
+    def fetch_sync(
+        self, account: Account, endpoint: Endpoint | str, start: date, end: date
+    ) -> list[RawResponse]:
+        """``fetch`` for synchronous callers (opens and closes its own event loop)."""
+        return asyncio.run(self._closing(self.fetch(account, endpoint, start, end)))
+
+    def fetch_many_sync(
+        self, jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job]
+    ) -> FetchReport:
+        """``fetch_many`` for synchronous callers such as Dagster ops."""
+        return asyncio.run(self._closing(self.fetch_many(jobs)))
+
+    async def _closing(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections of the current event loop's session."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.http.aclose()
+
+    async def __aenter__(self) -> DatacubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _current_session(self) -> _Session:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._session.loop is loop:
+            return self._session
+        # A new loop (each fetch_*_sync runs one): loop-bound objects cannot be carried over.
+        http = httpx.AsyncClient(
+            timeout=self.timeout,
+            limits=httpx.Limits(
+                max_connections=self.concurrency + 2,
+                max_keepalive_connections=self.concurrency + 2,
+            ),
+            headers={"User-Agent": f"wx-pipeline/{__version__}"},
+        )
+        session = _Session(loop=loop, http=http, semaphore=asyncio.Semaphore(self.concurrency))
+        self._session = session
+        return session
+
+    async def _run_job(self, job: Job) -> JobResult:
+        windows = self.plan(job.endpoint, job.start, job.end)
+        result = JobResult(job, windows, responses=[])
+        got: dict[int, RawResponse] = {}
+        # Set by an error that holds for every window (configuration, quota, budget, retired,
+        # request bug): no new call starts; calls in flight finish and their bodies are kept.
+        stop = asyncio.Event()
+
+        async def one(index: int, window: Window) -> None:
+            if stop.is_set():
+                return
+            try:
+                got[index] = await self._fetch_window(job.account, job.endpoint, window, stop)
+            except _JobStopped:
+                pass
+            except TransientError as exc:
+                result.errors.append(exc)  # retries ran out here; other windows may still work
+                if exc.endpoint is None:
+                    stop.set()  # ...unless it was the token: every window needs one
+            except WeChatError as exc:
+                result.errors.append(exc)
+                stop.set()
+
+        # The first window goes alone: a configuration, quota or retirement error then costs
+        # one call, not one per window already in flight.
+        if windows:
+            await one(0, windows[0])
+        await asyncio.gather(*(one(i, w) for i, w in enumerate(windows[1:], start=1)))
+        result.responses = [got[i] for i in sorted(got)]
+        if result.errors:
+            logger.warning("%s", result.errors[0])
+        return result
+
+    async def _fetch_window(
+        self, account: Account, endpoint: Endpoint, window: Window, stop: asyncio.Event
+    ) -> RawResponse:
+        context = CallContext(account.app_id, account.name, endpoint.name, window.begin, window.end)
+        session = self._current_session()
+
+        async def attempt() -> dict[str, Any]:
+            token = await self.tokens.get(account)
+            body = await self._post_datacube(session, endpoint, window, token, context, stop)
+            if _errcode(body) in TOKEN_CODES:
+                # Expired or superseded: one refresh (shared by concurrent callers), one retry.
+                token = await self.tokens.refresh(account, rejected=token)
+                body = await self._post_datacube(session, endpoint, window, token, context, stop)
+                if (code := _errcode(body)) in TOKEN_CODES:
+                    raise TokenRejectedError(
+                        f"{context.describe()}: access token rejected again right after a "
+                        f"refresh ({code}): is another process fetching tokens for this account?",
+                        context,
+                        errcode=code,
+                        errmsg=_errmsg(body),
+                    )
+            if code := _errcode(body):
+                raise error_for(code, _errmsg(body), context)
+            if not isinstance(body.get("list"), list):
+                raise MalformedResponseError(
+                    f"{context.describe()}: answer has no 'list' array (keys: {sorted(body)})",
+                    context,
+                )
+            return body
+
+        body = await self._with_retries(context, attempt)
+        items = len(body["list"])
+        logger.debug("%s: ok, %d items", context.describe(), items)
+        return RawResponse(
+            account_id=account.app_id,
+            endpoint=endpoint.name,
+            begin=window.begin,
+            end=window.end,
+            fetched_at=self._clock(),
+            body=body,
+        )
+
+    async def _post_datacube(
+        self,
+        session: _Session,
+        endpoint: Endpoint,
+        window: Window,
+        token: str,
+        context: CallContext,
+        stop: asyncio.Event,
+    ) -> dict[str, Any]:
+        request = session.http.build_request(
+            "POST",
+            f"{self.base_url}{endpoint.path}",
+            params={"access_token": token},
+            json={"begin_date": window.begin.isoformat(), "end_date": window.end.isoformat()},
+        )
+        async with session.semaphore:
+            if stop.is_set():
+                raise _JobStopped
+            # Counted (and the budget checked) as the call starts, not when it was queued.
+            self.calls.reserve(context, self.today())
+            return await _send(session.http, request, context)
+
+    async def _issue_token(self, account: Account, force: bool) -> AccessToken:
+        context = CallContext(account.app_id, account.name)
+        http = self._current_session().http
+        secret = account.secret.get_secret_value()
+
+        async def attempt() -> AccessToken:
+            if self.token_mode is TokenMode.STABLE:
+                request = http.build_request(
+                    "POST",
+                    f"{self.base_url}/cgi-bin/stable_token",
+                    json={
+                        "grant_type": "client_credential",
+                        "appid": account.app_id,
+                        "secret": secret,
+                        "force_refresh": force,
+                    },
+                )
+            else:
+                request = http.build_request(
+                    "GET",
+                    f"{self.base_url}/cgi-bin/token",
+                    params={
+                        "grant_type": "client_credential",
+                        "appid": account.app_id,
+                        "secret": secret,
+                    },
+                )
+            body = await _send(http, request, context)
+            if code := _errcode(body):
+                raise error_for(code, _errmsg(body), context)
+            value, expires_in = body.get("access_token"), body.get("expires_in")
+            if not isinstance(value, str) or not value or not isinstance(expires_in, int):
+                raise MalformedResponseError(
+                    f"{context.describe()}: token answer lacks access_token/expires_in", context
+                )
+            register_secret(value)
+            return AccessToken(value, self._clock() + timedelta(seconds=expires_in))
+
+        return await self._with_retries(context, attempt)
+
+    async def _with_retries(self, context: CallContext, attempt: Callable[[], Awaitable[T]]) -> T:
+        policy = self.retry
+        attempts = 0
+        started = time.monotonic()
+
+        async def counted() -> T:
+            nonlocal attempts
+            attempts += 1
+            return await attempt()
+
+        def log_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            logger.warning("%s; retry %d in %.2fs", exc, state.attempt_number, wait)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts)
+            | stop_before_delay(policy.max_total_seconds),
+            wait=_Backoff(policy, self._clock),
+            # A token fetch retries inside a datacube attempt: its final failure is final here.
+            retry=retry_if_exception(lambda e: isinstance(e, TransientError) and not e.exhausted),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        last: TransientError
+        try:
+            return await retrying(counted)
+        except TransientError as exc:
+            last = exc
+        if last.exhausted:
+            raise last
+        # Raised outside the except block: nothing (no httpx request, no URL) is chained.
+        final = type(last)(
+            f"{last}; gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s",
+            context,
+            errcode=last.errcode,
+            errmsg=last.errmsg,
+            attempts=attempts,
+            elapsed=time.monotonic() - started,
+        )
+        final.exhausted = True
+        raise final
+
+
+class _JobStopped(Exception):
+    """A window not called because another window of its job met an error that holds for all."""
+
+
+def _errcode(body: dict[str, Any]) -> int:
+    code = body.get("errcode", 0)
+    return code if isinstance(code, int) else -1
+
+
+def _errmsg(body: dict[str, Any]) -> str:
+    return str(body.get("errmsg", ""))
+
+
+async def _send(
+    http: httpx.AsyncClient, request: httpx.Request, context: CallContext
+) -> dict[str, Any]:
+    """One HTTP exchange -> the JSON object, or a typed error that never carries the URL."""
+    where = context.describe()
+    failure: WeChatError | None = None
+    response: httpx.Response | None = None
+    try:
+        response = await http.send(request)
+    except httpx.TimeoutException as exc:
+        failure = TransientError(f"{where}: timed out ({type(exc).__name__})", context)
+    except httpx.TransportError as exc:
+        failure = TransientError(
+            f"{where}: connection failed ({type(exc).__name__}: {exc})", context
+        )
+    if failure is not None or response is None:
+        raise failure or TransientError(f"{where}: no response", context)
+    if response.status_code >= 500:
+        raise TransientError(f"{where}: HTTP {response.status_code}", context)
+    if response.status_code != 200:
+        raise RequestError(
+            f"{where}: HTTP {response.status_code} from {request.url.path}: check "
+            "WX_API_BASE_URL and the endpoint path",
+            context,
+        )
+    body: Any = None
+    with contextlib.suppress(ValueError):  # JSONDecodeError, UnicodeDecodeError
+        body = response.json()
+    if not isinstance(body, dict):
+        preview = response.text[:80].replace("\n", " ")
+        raise MalformedResponseError(
+            f"{where}: answer is not a JSON object ({len(response.content)} bytes: {preview!r})",
+            context,
+        )
+    return body
