@@ -230,6 +230,9 @@ def create_app(state: SimulatorState) -> Starlette:
         if failed is not None:
             return failed
         assert app_id is not None
+        # Read the body before any fault sleeps: a client that times out meanwhile must still
+        # leave its call in the log.
+        body = await request.body()
         faults = state.config.faults
         decision = None
         if faults.any:
@@ -252,7 +255,7 @@ def create_app(state: SimulatorState) -> Starlette:
         if endpoint.legacy and retired is not None and state.clock.today() >= retired:
             return error(47009, path, app_id)
         try:
-            begin, end = parse_dates(await request.body())
+            begin, end = parse_dates(body)
         except RequestError as exc:
             return error(exc.errcode, path, app_id)
         quota_code = state.take_quota(app_id, endpoint.name)
