@@ -1,0 +1,54 @@
+{#- The partition window Dagster (or the CLI) passes as vars start_date / end_date: ISO dates,
+    both inclusive. Incremental models read the window (plus any look-back they need) and write
+    only the window; without the vars, or on a first or --full-refresh build, they take all. -#}
+
+{% macro partition_window() -%}
+  {%- set start, end = var('start_date', none), var('end_date', none) -%}
+  {%- if start is none and end is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- if start is none or end is none -%}
+    {{ exceptions.raise_compiler_error("pass both vars start_date and end_date, or neither") }}
+  {%- endif -%}
+  {%- set first = modules.datetime.date.fromisoformat(start | string) -%}
+  {%- set last = modules.datetime.date.fromisoformat(end | string) -%}
+  {%- if last < first -%}
+    {{ exceptions.raise_compiler_error("end_date " ~ last ~ " is before start_date " ~ first) }}
+  {%- endif -%}
+  {{ return((first, last)) }}
+{%- endmacro %}
+
+
+{#- A predicate on a date column: within the window widened by lookback_days before it, when an
+    incremental model refreshes a window; `true` otherwise. -#}
+{% macro in_window(column, lookback_days=0) -%}
+  {%- set window = partition_window() -%}
+  {%- if is_incremental() and window is not none -%}
+    {{ column }} between date '{{ window[0] }}' - {{ lookback_days }} and date '{{ window[1] }}'
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Like in_window, widened to whole Monday-to-Sunday weeks (weekly rollups). -#}
+{% macro in_window_weeks(column) -%}
+  {%- set window = partition_window() -%}
+  {%- if is_incremental() and window is not none -%}
+    {{ column }} >= date_trunc('week', date '{{ window[0] }}')::date
+    and {{ column }} < date_trunc('week', date '{{ window[1] }}')::date + 7
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- For singular tests: a predicate limiting a check to the window when vars are given. -#}
+{% macro in_test_window(column) -%}
+  {%- set window = partition_window() -%}
+  {%- if window is not none -%}
+    {{ column }} between date '{{ window[0] }}' and date '{{ window[1] }}'
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,117 @@
+-- Legacy getarticletotal and 2025 getarticletotaldetail as one history of cumulative article
+-- statistics. Per article one generation wins: legacy when it has the article and the article
+-- was sent before the 2025 endpoints existed, or when the 2025 endpoint lacks it; the 2025
+-- endpoint otherwise. Both report readers (users), so readers are the common measure.
+{% set cutoff = "date '" ~ var('article_2025_start') ~ "'" %}
+
+with legacy as (
+    select
+        account_id,
+        msgid,
+        msg_data_id,
+        article_index,
+        send_date,
+        stat_date,
+        title,
+        target_user,
+        int_page_read_user as read_users,
+        share_user as share_users,
+        add_to_fav_user as favourite_users,
+        int_page_from_session_read_user as read_users_from_conversation,
+        int_page_from_friends_read_user as read_users_from_chat,
+        int_page_from_feed_read_user as read_users_from_moments,
+        int_page_from_hist_msg_read_user as read_users_from_history,
+        int_page_from_other_read_user as read_users_from_other,
+        int_page_from_kanyikan_read_user as read_users_from_top_stories,
+        int_page_from_souyisou_read_user as read_users_from_search
+    from {{ ref('stg_wechat__article_total') }}
+),
+
+v2025_sources as (
+    select
+        account_id,
+        msgid,
+        stat_date,
+        sum(user_count) filter (where scene_desc_label = 'account message') as from_conversation,
+        sum(user_count) filter (where scene_desc_label = 'chat') as from_chat,
+        sum(user_count) filter (where scene_desc_label = 'Moments') as from_moments,
+        sum(user_count) filter (where scene_desc_label = 'account home page') as from_history,
+        sum(user_count) filter (where scene_desc_label = 'other') as from_other,
+        sum(user_count) filter (where scene_desc_label = 'recommended') as from_top_stories,
+        sum(user_count) filter (where scene_desc_label = 'Search') as from_search
+    from {{ ref('stg_wechat__article_total_detail_read_source') }}
+    group by account_id, msgid, stat_date
+),
+
+v2025 as (
+    select
+        d.account_id,
+        d.msgid,
+        d.msg_data_id,
+        d.article_index,
+        d.publish_date as send_date,
+        d.stat_date,
+        d.title,
+        null::bigint as target_user,
+        d.read_user as read_users,
+        d.share_user as share_users,
+        d.collection_user as favourite_users,
+        s.from_conversation as read_users_from_conversation,
+        s.from_chat as read_users_from_chat,
+        s.from_moments as read_users_from_moments,
+        s.from_history as read_users_from_history,
+        s.from_other as read_users_from_other,
+        s.from_top_stories as read_users_from_top_stories,
+        s.from_search as read_users_from_search
+    from {{ ref('stg_wechat__article_total_detail') }} as d
+    left join v2025_sources as s
+        on s.account_id = d.account_id and s.msgid = d.msgid and s.stat_date = d.stat_date
+),
+
+unioned as (
+    select 'getarticletotal' as data_source, * from legacy
+    union all
+    select 'getarticletotaldetail' as data_source, * from v2025
+),
+
+flagged as (
+    -- send_date is a function of the article; partitioning by it too lets a filter on
+    -- send_date reach the fact tables.
+    select
+        *,
+        bool_or(data_source = 'getarticletotal') over article as has_legacy,
+        bool_or(data_source = 'getarticletotaldetail') over article as has_2025
+    from unioned
+    window article as (partition by account_id, send_date, msgid)
+),
+
+stitched as (
+    select *
+    from flagged
+    where
+        (data_source = 'getarticletotal' and (send_date < {{ cutoff }} or not has_2025))
+        or (data_source = 'getarticletotaldetail' and not (has_legacy and send_date < {{ cutoff }}))
+)
+
+select
+    account_id,
+    msgid,
+    msg_data_id,
+    article_index,
+    send_date,
+    stat_date,
+    stat_date - send_date as days_since_send,
+    data_source,
+    title,
+    target_user,
+    read_users,
+    share_users,
+    favourite_users,
+    read_users_from_conversation,
+    read_users_from_chat,
+    read_users_from_moments,
+    read_users_from_history,
+    read_users_from_other,
+    read_users_from_top_stories,
+    read_users_from_search
+from stitched

@@ -1,0 +1,18 @@
+-- Every Beijing day from the first datacube day to a year ahead of today.
+select
+    d::date as date_day,
+    extract(isoyear from d)::integer as iso_year,
+    extract(week from d)::integer as iso_week,
+    extract(year from d)::integer as year,
+    extract(quarter from d)::integer as quarter,
+    extract(month from d)::integer as month,
+    date_trunc('week', d)::date as week_start,
+    date_trunc('month', d)::date as month_start,
+    extract(isodow from d)::integer as day_of_week,
+    trim(to_char(d, 'Day')) as day_name,
+    extract(isodow from d) >= 6 as is_weekend
+from generate_series(
+    date '{{ var("data_start") }}',
+    (now() at time zone 'Asia/Shanghai')::date + 366,
+    interval '1 day'
+) as d

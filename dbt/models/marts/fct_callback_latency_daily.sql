@@ -1,0 +1,20 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['account_id', 'date_day'],
+    on_schema_change='fail',
+    indexes=[{'columns': ['account_id', 'date_day'], 'unique': True}],
+) }}
+
+-- From the daily endpoint (getinterfacesummary); the hourly one must add up to it (a test).
+select
+    account_id,
+    ref_date as date_day,
+    callback_count,
+    fail_count,
+    {{ ratio('fail_count', 'callback_count') }} as failure_rate,
+    total_time_cost as total_latency_ms,
+    {{ ratio('total_time_cost', 'callback_count') }} as avg_latency_ms,
+    max_time_cost as max_latency_ms
+from {{ ref('stg_wechat__interface_summary') }}
+where {{ in_window('ref_date') }}
