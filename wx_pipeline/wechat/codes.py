@@ -1,9 +1,8 @@
 """Code lists of the datacube API (spec section 4), the one place their labels live.
 
 Unknown codes do occur in real data: they are kept everywhere and flagged, never dropped.
-The dbt code-label seeds are generated from these lists (``python -m wx_pipeline.dbt_project
---write``) and a test
-keeps them in step.
+The dbt code-label seeds are generated from these lists
+(``python -m wx_pipeline.dbt_project --write``) and a test keeps them in step.
 """
 
 from __future__ import annotations
