@@ -10,14 +10,17 @@ UV := $(PYTHON) -m uv
 STAMP := $(VENV)/.wx-installed
 COMPILE := $(UV) pip compile pyproject.toml --python-version 3.11 --no-emit-index-url --no-annotate
 
+MANIFEST := dbt/target/manifest.json
+DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f 2>/dev/null)
+
 .PHONY: help install run stop test lint fmt dev lock
 
 help:
-	@echo "make run    start the pipeline (for now: the embedded warehouse) and report it ready"
+	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
 	@echo "make test   lint + the test suite"
 	@echo "make lint | fmt | dev | stop | lock | install"
 
-install: $(STAMP)
+install: $(STAMP) $(MANIFEST)
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -26,8 +29,13 @@ $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+# Dagster reads the dbt manifest prepared ahead rather than parsing the project at every import.
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(BIN)/wx-pipeline dbt parse --quiet
+	@touch $@
+
 run: install
-	$(BIN)/wx-pipeline warehouse start
+	$(BIN)/wx-pipeline run
 
 stop: install
 	$(BIN)/wx-pipeline warehouse stop
@@ -45,7 +53,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 dev: install
-	@echo "The Dagster UI arrives with the Dagster assets; for now try: make run"
+	$(BIN)/wx-pipeline dev
 
 lock:
 	$(COMPILE) -o requirements.lock

@@ -17,6 +17,8 @@ import click
 from wx_pipeline import __version__
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.settings import get_settings
+from wx_pipeline.simulator.cli import simulator
+from wx_pipeline.warehouse.commands import grant_bi_command, migrate_command, renormalize_command
 
 # Exit status for errors the user can fix (click uses 2 for usage errors as well).
 USER_ERROR_EXIT = 2
@@ -96,6 +98,61 @@ def psql(args: tuple[str, ...]) -> None:
     os.execv(executable, [executable, "--dbname", target, *args])
 
 
+@main.command()
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First Beijing day (YYYY-MM-DD).")
+@click.option(
+    "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last Beijing day (default: yesterday)."
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Without --start: this many days up to --end.",
+)
+@click.option(
+    "--select",
+    "groups",
+    multiple=True,
+    metavar="GROUP",
+    help="Only these asset groups (followers, articles, hourly_reads, messages, callbacks).",
+)
+def run(start: Any, end: Any, days: int, groups: tuple[str, ...]) -> None:
+    """Migrate, fetch and load a date range for every account, build the marts, summarise."""
+    from datetime import timedelta
+
+    from wx_pipeline.progress import live_progress
+    from wx_pipeline.runner import print_summary, run_pipeline, yesterday
+
+    settings = get_settings()
+    last = end.date() if end is not None else yesterday()
+    first = start.date() if start is not None else last - timedelta(days=days - 1)
+    with live_progress():
+        summary = run_pipeline(settings, first, last, groups)
+    print_summary(summary)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True)
+def dev(host: str, port: int) -> None:
+    """The Dagster UI and daemon (backfills, schedules) on workspace.yaml."""
+    from wx_pipeline.runner import dev as run_dev
+
+    run_dev(get_settings(), host, port)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt(args: tuple[str, ...]) -> None:
+    """Run dbt on the project in dbt/ against the warehouse, e.g. `dbt build`."""
+    from wx_pipeline.dbt_project import needs_warehouse, run_dbt
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    url = warehouse_url(get_settings()) if needs_warehouse(args) else None
+    sys.exit(run_dbt(args, url).returncode)
+
+
 def _display_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -103,6 +160,11 @@ def _display_url(url: str) -> str:
     parsed = make_url(url)
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
+
+main.add_command(simulator)
+warehouse.add_command(migrate_command)
+warehouse.add_command(grant_bi_command)
+main.add_command(renormalize_command)
 
 if __name__ == "__main__":
     main()

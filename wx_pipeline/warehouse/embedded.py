@@ -64,9 +64,7 @@ def start_embedded(home: Path) -> str:
         raise EmbeddedWarehouseError(
             f"could not start the embedded PostgreSQL in {pgdata} ({exc}); see {pgdata / 'log'}"
         ) from exc
-    _ensure_database(server.get_uri(), DATABASE)
-    url: str = server.get_uri(database=DATABASE)
-    return url
+    return ensure_database(server.get_uri(), DATABASE)
 
 
 def embedded_running(home: Path) -> bool:
@@ -108,11 +106,14 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+def ensure_database(url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``url`` if missing; return its URL."""
+    target = make_url(url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists is not None:
-            return
+            return target
         # Another process may win the race to create it; the outcome is the same.
         with contextlib.suppress(errors.DuplicateDatabase):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return target

@@ -1,0 +1,43 @@
+"""The Dagster code location: ``dagster dev -w workspace.yaml`` and ``wx-pipeline run`` load it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
+from wx_pipeline.defs.checks import build_reconciliation_checks
+from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
+from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
+from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.defs.schedules import build_jobs, build_schedules
+from wx_pipeline.settings import Settings, get_settings
+from wx_pipeline.wechat.endpoints import registry
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster shows, derived from the registry and the ``WX_*`` settings."""
+    groups = ingestion_groups(list(registry(settings.span_overrides).values()))
+    ingestion = [build_ingestion_asset(g, settings.start_date) for g in groups]
+    if not MANIFEST_PATH.exists():  # normally prepared by `make install`; a fresh checkout once
+        prepare_manifest()
+    dbt = build_dbt_assets(asset_key_by_table(groups))
+    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt))
+    return dg.Definitions(
+        assets=[*ingestion, dbt],
+        asset_checks=[build_reconciliation_checks(groups)],
+        jobs=list(jobs.values()),
+        schedules=build_schedules(jobs, groups),
+        resources={
+            "wechat": WeChatApiResource(
+                app_id=settings.app_id,
+                app_secret=dg.EnvVar("WX_APP_SECRET") if settings.app_secret else None,
+            ),
+            "dbt": dbt_resource(),
+            "warehouse": WarehouseResource(
+                url=dg.EnvVar("WX_WAREHOUSE_URL") if settings.warehouse_url else None
+            ),
+        },
+    )
+
+
+defs = build_definitions(get_settings())

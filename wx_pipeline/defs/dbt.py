@@ -1,0 +1,98 @@
+"""The dbt project as Dagster assets, downstream of the ingestion assets.
+
+The dbt assets are not partitioned: partitioned like their inputs, every model would write an
+event per day, and a year's backfill would spend minutes on bookkeeping alone (see the
+README's benchmarks). Instead each run makes exactly one ``dbt build`` over the run's
+partition window (the ``start_date``/``end_date`` vars), so the nightly refresh stays small
+and a backfill rebuilds its range once. The manifest is prepared ahead by ``dbt parse``
+(``make install``), never at import.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from wx_pipeline import progress
+from wx_pipeline.dbt_project import (
+    DBT_PROJECT_DIR,
+    MANIFEST_PATH,
+    SOURCE_NAME,
+    dbt_env,
+    dbt_executable,
+    window_args,
+)
+from wx_pipeline.defs.resources import WarehouseResource
+
+GROUP = "analytics"
+_RANGE_START = "dagster/asset_partition_range_start"
+_RANGE_END = "dagster/asset_partition_range_end"
+
+
+class WechatDbtTranslator(DagsterDbtTranslator):
+    """dbt sources on ``wechat.<table>`` are the ingestion asset that loads the table."""
+
+    def __init__(self, source_keys: Mapping[str, dg.AssetKey]) -> None:
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_duplicate_source_asset_keys=True
+            )
+        )
+        self._source_keys = source_keys
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source" and (
+            dbt_resource_props["source_name"] == SOURCE_NAME
+        ):
+            return self._source_keys[dbt_resource_props["name"]]
+        return dg.AssetKey([GROUP, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return GROUP
+
+
+def run_window(tags: Mapping[str, str]) -> tuple[date, date] | None:
+    """The Beijing dates a run covers, from its partition tags (None: no partition)."""
+    start = tags.get(_RANGE_START) or tags.get("dagster/partition")
+    end = tags.get(_RANGE_END) or start
+    if not start or not end:
+        return None
+    return date.fromisoformat(start), date.fromisoformat(end)
+
+
+def dbt_resource() -> DbtCliResource:
+    """The venv's own dbt (the pipeline may run without the venv on PATH)."""
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(dbt_executable()),
+    )
+
+
+def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=MANIFEST_PATH,
+        dagster_dbt_translator=WechatDbtTranslator(source_keys),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        name="dbt_analytics",
+    )
+    def _dbt(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        # profiles.yml reads the warehouse from WX_DBT_*; dagster-dbt passes os.environ on.
+        os.environ.update(dbt_env(warehouse.resolved_url()))
+        window = run_window(context.run.tags)
+        args = ["build", *(window_args(*window) if window else [])]
+        progress.report("dbt", "build", 0, 1)
+        yield from dbt.cli(args, context=context).stream()
+        progress.report("dbt", "build", 1, 1)
+
+    return _dbt

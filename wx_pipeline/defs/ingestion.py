@@ -1,0 +1,188 @@
+"""Ingestion assets, generated from the endpoint registry: one asset per family and period.
+
+Why per family rather than per table: Dagster writes one materialisation event per asset key
+and partition, even in a single-run backfill, and at a year of daily partitions that
+bookkeeping, not the API or Postgres, dominates the run (see the README's benchmarks). Five
+daily keys keep a year's backfill within budget while the UI still shows every partition.
+
+All daily assets share one partitions definition (from ``WX_START_DATE``) because a Dagster
+run, and so the nightly run with its single dbt build, targets one partitions definition. The
+2025 article endpoints therefore live in the ``articles`` asset like the legacy ones; the
+client starts them at their registry ``first_date`` (2025-11-01), so earlier partitions make
+no calls for them.
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import Any
+
+import dagster as dg
+
+from wx_pipeline import progress
+from wx_pipeline.defs.partitions import partitions_for, window_dates
+from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.ingest import IngestReport, ingest
+from wx_pipeline.wechat.endpoints import Endpoint, Family, Period
+
+KEY_PREFIX = "wechat"
+POOL = "wechat_api"
+OWNERS = ["team:data-platform"]
+#: Run tag limiting a run to some endpoints (comma-separated); the late-data refresh sets it.
+ENDPOINTS_TAG = "wx/endpoints"
+_PERIOD_SUFFIX = {Period.DAY: "", Period.WEEK: "_weekly", Period.MONTH: "_monthly"}
+
+
+@dataclass(frozen=True)
+class IngestionGroup:
+    """Endpoints that one asset fetches together: same family and period."""
+
+    family: Family
+    period: Period
+    endpoints: tuple[Endpoint, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.family.value}{_PERIOD_SUFFIX[self.period]}"
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey([KEY_PREFIX, self.name])
+
+    @property
+    def tables(self) -> list[str]:
+        return [t.name for e in self.endpoints for t in e.tables]
+
+
+def ingestion_groups(endpoints: Sequence[Endpoint]) -> list[IngestionGroup]:
+    """Group the registry into assets, in registry order."""
+    grouped: dict[tuple[Family, Period], list[Endpoint]] = {}
+    for e in endpoints:
+        grouped.setdefault((e.family, e.period), []).append(e)
+    return [IngestionGroup(f, p, tuple(es)) for (f, p), es in grouped.items()]
+
+
+def asset_key_by_table(groups: Sequence[IngestionGroup]) -> dict[str, dg.AssetKey]:
+    """Which ingestion asset fills each fact table (dbt sources map onto these)."""
+    return {table: g.key for g in groups for table in g.tables}
+
+
+def _description(group: IngestionGroup) -> str:
+    lines = [
+        f"- `{e.name}` -> `wechat.{', wechat.'.join(t.name for t in e.tables)}`: {e.description}"
+        for e in group.endpoints
+    ]
+    return (
+        f"WeChat datacube {group.family.value} data ({group.period.value}ly partitions), "
+        "fetched for every configured account, archived raw in `wechat_raw.api_response` and "
+        "loaded into:\n\n" + "\n".join(lines)
+    )
+
+
+def _metadata(report: IngestReport, seconds: float) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "dagster/row_count": report.total_rows,
+        "api_calls": report.calls_made,
+        "api_calls_minimum": report.minimum_calls,
+        "accounts": len(report.accounts),
+        "account_ids": ", ".join(report.accounts),
+        "first_date": report.first.isoformat(),
+        "last_date": report.last.isoformat(),
+        "days": (report.last - report.first).days + 1,
+        "duration_seconds": round(seconds, 3),
+        "fetch_seconds": round(report.fetch_seconds, 3),
+        "load_seconds": round(report.normalize_seconds + report.load_seconds, 3),
+    }
+    meta.update({f"rows/{table}": n for table, n in sorted(report.rows.items())})
+    if report.retired:
+        meta["retired_endpoints"] = ", ".join(sorted(report.retired))
+    return meta
+
+
+def _check_results(group: IngestionGroup, report: IngestReport) -> list[dg.AssetCheckResult]:
+    empty = [t for t in group.tables if report.rows.get(t, 0) == 0]
+    return [
+        dg.AssetCheckResult(
+            check_name="no_schema_drift",
+            passed=not report.unknown_fields,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "unknown_fields": ", ".join(f"{k} x{n}" for k, n in report.unknown_fields.items())
+                or "none",
+                "unknown_codes": ", ".join(f"{k} x{n}" for k, n in report.unknown_codes.items())
+                or "none",
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="not_empty",
+            passed=report.total_rows > 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"empty_tables": ", ".join(empty) or "none", "rows": report.total_rows},
+        ),
+    ]
+
+
+def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsDefinition:
+    """The asset that fetches and loads ``group`` for the run's partition range."""
+    key = group.key
+
+    @dg.asset(
+        key=key,
+        group_name=group.family.value,
+        description=_description(group),
+        partitions_def=partitions_for(group.period, start_date),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=POOL,
+        kinds={"python", "postgres"},
+        owners=OWNERS,
+        metadata={
+            "endpoints": ", ".join(e.name for e in group.endpoints),
+            "tables": ", ".join(group.tables),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                "no_schema_drift",
+                asset=key,
+                description="The API sent no fields the registry does not know (kept raw).",
+            ),
+            dg.AssetCheckSpec(
+                "not_empty", asset=key, description="The window loaded at least one row."
+            ),
+        ],
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext, wechat: WeChatApiResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        started = time.perf_counter()
+        first, last = window_dates(context)
+        only = context.run.tags.get(ENDPOINTS_TAG)
+        endpoints = [e for e in group.endpoints if only is None or e.name in only.split(",")]
+        with wechat.client() as client:
+            report = ingest(
+                client,
+                warehouse.engine(),
+                endpoints,
+                client.accounts,
+                first,
+                last,
+                run_id=context.run_id,
+                progress=partial(progress.report, group.name),
+            )
+        for name in sorted(report.retired):
+            context.log.warning(f"{name} is retired (47009): skipped, not a failure")
+        if report.failures:
+            if report.only_transient_failures:
+                raise dg.RetryRequested(max_retries=2, seconds_to_wait=60)
+            raise dg.Failure(
+                description=report.failure_message(),
+                metadata={"loaded_rows": report.total_rows},
+                allow_retries=False,
+            )
+        return dg.MaterializeResult(
+            metadata=_metadata(report, time.perf_counter() - started),
+            check_results=_check_results(group, report),
+        )
+
+    return _ingest

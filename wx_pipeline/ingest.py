@@ -1,0 +1,157 @@
+"""One ingestion pass: API client -> raw archive -> normalizers -> loader, for a date range.
+
+Used by the Dagster assets and by ``wx-pipeline run``; it composes the ``wechat`` and
+``warehouse`` rooms and knows nothing of Dagster. The order of the phases is what makes a run
+trustworthy: every response is archived before anything is normalised, every response is
+normalised before anything is loaded (an invalid payload loads nothing), and each
+(endpoint, account) is replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from wx_pipeline.settings import Account
+from wx_pipeline.warehouse.archive import archive_responses
+from wx_pipeline.warehouse.load import load_window
+from wx_pipeline.warehouse.normalize import normalize_many
+from wx_pipeline.wechat.client import DatacubeClient, JobResult
+from wx_pipeline.wechat.endpoints import Endpoint
+from wx_pipeline.wechat.errors import TransientError, WeChatError
+
+log = logging.getLogger(__name__)
+
+#: Called with (phase, done, total) as a pass advances; the CLI draws a progress bar from it.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    """An account (or one of its endpoints) that could not be fetched, and why."""
+
+    account: Account
+    endpoint: str
+    error: WeChatError
+
+    def __str__(self) -> str:
+        return f"{self.account.name} ({self.account.app_id}) {self.endpoint}: {self.error}"
+
+
+@dataclass
+class IngestReport:
+    """What a pass did; the Dagster assets turn it into materialisation metadata."""
+
+    first: date
+    last: date
+    accounts: list[str]
+    rows: Counter[str] = field(default_factory=Counter)  # per fact table
+    calls_made: int = 0
+    minimum_calls: int = 0
+    responses: int = 0
+    unknown_fields: Counter[str] = field(default_factory=Counter)  # field path -> objects
+    unknown_codes: Counter[str] = field(default_factory=Counter)  # "table.column=value"
+    delayed: set[tuple[str, date]] = field(default_factory=set)  # (endpoint, day) is_delay
+    retired: set[str] = field(default_factory=set)  # endpoints answering 47009
+    failures: list[AccountFailure] = field(default_factory=list)
+    fetch_seconds: float = 0.0
+    normalize_seconds: float = 0.0
+    load_seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def only_transient_failures(self) -> bool:
+        return bool(self.failures) and all(
+            isinstance(f.error, TransientError) for f in self.failures
+        )
+
+    def failure_message(self) -> str:
+        """One line per failed account and endpoint, for the asset's error."""
+        lines = sorted({str(f) for f in self.failures})
+        return f"{len(lines)} account/endpoint fetch(es) failed:\n" + "\n".join(lines)
+
+
+def ingest(
+    client: DatacubeClient,
+    engine: Engine,
+    endpoints: Sequence[Endpoint],
+    accounts: Sequence[Account],
+    first: date,
+    last: date,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Fetch, archive, normalise and load ``endpoints`` x ``accounts`` over [first, last].
+
+    Accounts that fail (wrong secret, IP whitelist, quota, ...) are reported in
+    ``failures`` while the others load; a retired endpoint is skipped and listed in ``retired``.
+    """
+    report = IngestReport(first, last, [a.app_id for a in accounts])
+    step = progress or (lambda phase, done, total: None)
+
+    started = time.perf_counter()
+    step("fetch", 0, 1)
+    fetched = client.fetch_many_sync([(a, e, first, last) for a in accounts for e in endpoints])
+    report.calls_made = fetched.calls_made
+    report.minimum_calls = fetched.minimum_calls
+    report.fetch_seconds = time.perf_counter() - started
+    step("fetch", 1, 1)
+
+    complete: list[JobResult] = []
+    for result in fetched.results:
+        if result.retired:
+            report.retired.add(result.job.endpoint.name)
+        elif result.error is not None:
+            report.failures.append(
+                AccountFailure(result.job.account, result.job.endpoint.name, result.error)
+            )
+        elif result.windows:
+            complete.append(result)
+    responses = fetched.responses
+    report.responses = len(responses)
+
+    # The raw body is kept even for a job that failed half way: it cost quota.
+    started = time.perf_counter()
+    archive_ids = archive_responses(engine, responses, run_id)
+    archive_id = {id(r): i for r, i in zip(responses, archive_ids, strict=True)}
+    step("archive", 1, 1)
+
+    # Only complete jobs are normalised and loaded: a half-fetched range never replaces a
+    # window of the warehouse.
+    loadable = [r for result in complete for r in result.responses]
+    batch = normalize_many(loadable, archive_ids=[archive_id[id(r)] for r in loadable])
+    report.unknown_fields.update(batch.unknown_fields)
+    report.unknown_codes.update(
+        {f"{col}={value}": n for (col, value), n in batch.unknown_codes.items()}
+    )
+    report.delayed.update((r.endpoint, r.begin) for r in loadable if r.is_delay)
+    report.normalize_seconds = time.perf_counter() - started
+    step("normalize", 1, 1)
+
+    started = time.perf_counter()
+    for done, result in enumerate(complete, start=1):
+        job = result.job
+        rows = load_window(
+            engine,
+            job.endpoint,
+            job.account.app_id,
+            result.windows[0].begin,
+            result.windows[-1].end,
+            batch.frames_for(job.endpoint, job.account.app_id),
+            run_id,
+        )
+        report.rows.update(rows)
+        step("load", done, len(complete))
+    report.load_seconds = time.perf_counter() - started
+    for name in sorted(report.retired):
+        log.warning("endpoint %s is retired (47009): skipped", name)
+    return report

@@ -1,0 +1,259 @@
+"""Running the Dagster definitions from the CLI: the instance, ``wx-pipeline run`` and ``dev``.
+
+Both use one Dagster instance under ``$WX_HOME/dagster`` whose storage is Postgres (the
+embedded server's ``dagster`` database, or the configured warehouse), so a run started by
+``wx-pipeline run`` shows up in the UI of ``wx-pipeline dev`` with every partition's status.
+Event writes are batched (``DAGSTER_EVENT_BATCH_SIZE``): Dagster writes one event per asset
+and partition, and at a year of partitions that bookkeeping dominates a run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from wx_pipeline.errors import WxUserError
+from wx_pipeline.settings import BEIJING, Settings
+
+#: Events per write to the instance's event log; measured in bench/backfill.py.
+EVENT_BATCH_SIZE = 1000
+#: API-bound ops that may run at once across all runs (the ``wechat_api`` pool).
+API_POOL_LIMIT = 2
+
+_DAGSTER_YAML = """\
+# Written by wx-pipeline from the WX_* settings; edits are overwritten.
+storage:
+  postgres:
+    postgres_url:
+      env: WX_DAGSTER_STORAGE_URL
+concurrency:
+  pools:
+    default_limit: {pool_limit}
+    granularity: op
+telemetry:
+  enabled: false
+"""
+
+
+class RunFailedError(WxUserError):
+    """A pipeline run failed; the message says which step and why."""
+
+
+def dagster_home(settings: Settings) -> Path:
+    return settings.home / "dagster"
+
+
+def prepare_instance(settings: Settings) -> dict[str, str]:
+    """Write ``dagster.yaml`` under WX_HOME and return the environment Dagster needs.
+
+    The storage URL reaches Dagster through an environment variable, so a password never
+    lands in a file or in the UI.
+    """
+    from wx_pipeline.warehouse.embedded import ensure_database, warehouse_url
+
+    home = dagster_home(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(_DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT))
+    url = warehouse_url(settings)
+    if settings.warehouse_url is None:
+        url = ensure_database(url, "dagster")  # the embedded server: keep run history apart
+    storage = make_url(url).set(drivername="postgresql+psycopg2")  # dagster-postgres' driver
+    return {
+        "DAGSTER_HOME": str(home),
+        "WX_DAGSTER_STORAGE_URL": storage.render_as_string(hide_password=False),
+        "DAGSTER_EVENT_BATCH_SIZE": str(EVENT_BATCH_SIZE),
+    }
+
+
+def dev(settings: Settings, host: str, port: int) -> None:
+    """Replace this process with the Dagster UI and daemon on ``workspace.yaml``."""
+    env = {**os.environ, **prepare_instance(settings)}
+    workspace = _workspace_file()
+    dagster = Path(sys.executable).with_name("dagster")
+    executable = str(dagster) if dagster.exists() else shutil.which("dagster") or "dagster"
+    os.execve(
+        executable,
+        [executable, "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
+        env,
+    )
+
+
+def _workspace_file() -> Path:
+    for candidate in (Path.cwd() / "workspace.yaml", Path(__file__).parents[1] / "workspace.yaml"):
+        if candidate.exists():
+            return candidate
+    raise WxUserError("workspace.yaml not found: run from the wx-pipeline checkout")
+
+
+def yesterday() -> date:
+    """The newest Beijing day the API has data for."""
+    return datetime.now(BEIJING).date() - timedelta(days=1)
+
+
+@dataclass
+class RunSummary:
+    """What ``wx-pipeline run`` prints: per asset rows and API calls, and the run's timing."""
+
+    first: date
+    last: date
+    run_ids: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # per fact table
+    api_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> (made, min)
+    seconds: float = 0.0
+    metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (account, metric, value)
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_pipeline(
+    settings: Settings,
+    first: date,
+    last: date,
+    groups: Sequence[str] = (),
+) -> RunSummary:
+    """Materialise every asset (or the selected groups) over [first, last] in as few runs as
+    the partitions allow: one daily run (ingestion, checks, dbt), then weekly and monthly."""
+    import dagster as dg
+
+    from wx_pipeline.definitions import build_definitions
+
+    if first > last:
+        raise WxUserError(f"--start {first} is after --end {last}")
+    if first < settings.start_date:
+        raise WxUserError(f"--start {first} is before WX_START_DATE ({settings.start_date})")
+    started = time.perf_counter()
+    summary = RunSummary(first, last)
+    with _env(prepare_instance(settings)):
+        defs = build_definitions(settings)
+        instance = dg.DagsterInstance.get()
+        for job_name, tags in _run_plan(first, last):
+            job = defs.get_job_def(job_name)
+            selected = _selection(defs, job, groups)
+            if selected is not None and not selected:
+                continue
+            result = job.execute_in_process(
+                instance=instance,
+                tags=tags,
+                asset_selection=selected,
+                raise_on_error=False,
+                # Progress comes from the PROGRESS_LOGGER; Dagster's own console is for errors.
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
+            summary.run_ids.append(result.run_id)
+            if not result.success:
+                raise RunFailedError(_failure_text(result, job_name))
+            _collect(result, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
+    """(job, tags) for the daily range and the whole weeks/months inside it."""
+    from wx_pipeline.wechat.endpoints import Period, period_end, period_starts
+
+    plan = [("daily", _range_tags(first.isoformat(), last.isoformat()))]
+    for job, period in (("weekly", Period.WEEK), ("monthly", Period.MONTH)):
+        starts = [s for s in period_starts(period, first, last) if period_end(period, s) <= last]
+        if starts:
+            plan.append((job, _range_tags(starts[0].isoformat(), starts[-1].isoformat())))
+    return plan
+
+
+def _range_tags(start: str, end: str) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": start,
+        "dagster/asset_partition_range_end": end,
+    }
+
+
+def _selection(defs: Any, job: Any, groups: Sequence[str]) -> Any:
+    if not groups:
+        return None
+    graph = defs.resolve_asset_graph()
+    known = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    unknown = sorted(set(groups) - known)
+    if unknown:
+        raise WxUserError(
+            f"--select: unknown group {', '.join(unknown)}; groups: {', '.join(sorted(known))}"
+        )
+    return [k for k in job.asset_layer.executable_asset_keys if graph.get(k).group_name in groups]
+
+
+def _failure_text(result: Any, job_name: str) -> str:
+    failures = [e for e in result.all_events if e.is_step_failure]
+    if not failures:
+        return f"the {job_name} run failed"
+    lines = []
+    for event in failures:
+        error = event.event_specific_data.error
+        message = (error.message if error else "failed").strip()
+        lines.append(f"{event.step_key}: {message}")
+    return f"the {job_name} run failed: " + " | ".join(lines)
+
+
+def _collect(result: Any, summary: RunSummary) -> None:
+    seen: set[str] = set()
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        name = "/".join(mat.asset_key.path)
+        if name in seen:  # one event per partition, same metadata
+            continue
+        seen.add(name)
+        meta = {k: v.value for k, v in mat.metadata.items()}
+        for key, value in meta.items():
+            if key.startswith("rows/"):
+                summary.rows[key[5:]] = summary.rows.get(key[5:], 0) + int(value)
+        if "api_calls" in meta:
+            summary.api_calls[name] = (int(meta["api_calls"]), int(meta["api_calls_minimum"]))
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The table ``wx-pipeline run`` ends with."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    rows = Table(title=f"wx-pipeline run {summary.first} .. {summary.last}")
+    rows.add_column("fact table")
+    rows.add_column("rows", justify="right")
+    for table, n in sorted(summary.rows.items()):
+        rows.add_row(f"wechat.{table}", f"{n:,}")
+    rows.add_row("[bold]total", f"[bold]{sum(summary.rows.values()):,}")
+    console.print(rows)
+    calls = Table(title="API calls")
+    calls.add_column("asset")
+    calls.add_column("made", justify="right")
+    calls.add_column("minimum", justify="right")
+    for asset, (made, minimum) in sorted(summary.api_calls.items()):
+        calls.add_row(asset, f"{made:,}", f"{minimum:,}")
+    console.print(calls)
+    if summary.metrics:
+        metrics = Table(title="Key metrics")
+        for column in ("account", "metric", "value"):
+            metrics.add_column(column)
+        for row in summary.metrics:
+            metrics.add_row(*row)
+        console.print(metrics)
+    console.print(f"done in {summary.seconds:.1f} s; runs: {', '.join(summary.run_ids)}")

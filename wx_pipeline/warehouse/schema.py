@@ -1,0 +1,137 @@
+"""The warehouse tables as SQLAlchemy metadata, derived from the endpoint registry.
+
+This is the target the Alembic migrations must reach: a test compares the migrated database
+with `metadata`, so a registry change without a new migration fails the suite.
+
+* `wechat.<table>`: one fact table per registry table, keyed by `account_id` + the table's key,
+  plus `_loaded_at` and `_run_id`. Every table and column carries its registry description as a
+  comment (COMMENT ON), which BI tools show.
+* `wechat_raw.api_response`: every API answer as received (JSONB), to rebuild facts from.
+* `analytics` belongs to dbt; only `grant_bi` touches it (to create it and grant reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from wx_pipeline.wechat.endpoints import ENDPOINTS, Column, Endpoint, SqlType, Table
+
+FACT_SCHEMA: Final = "wechat"
+RAW_SCHEMA: Final = "wechat_raw"
+ANALYTICS_SCHEMA: Final = "analytics"
+#: The schemas the migrations own (analytics is dbt's).
+OWNED_SCHEMAS: Final = (FACT_SCHEMA, RAW_SCHEMA)
+
+ACCOUNT_ID: Final = "account_id"
+LOADED_AT: Final = "_loaded_at"
+RUN_ID: Final = "_run_id"
+
+_SQL_TYPES: Final[dict[SqlType, sa.types.TypeEngine[Any]]] = {
+    "date": sa.Date(),
+    "smallint": sa.SmallInteger(),
+    "integer": sa.Integer(),
+    "bigint": sa.BigInteger(),
+    "double precision": sa.Double(),
+    "text": sa.Text(),
+}
+
+_NAMING: Final = {
+    "pk": "pk_%(table_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=_NAMING)
+
+
+def _fact_column(col: Column, key: tuple[str, ...]) -> sa.Column[object]:
+    # Registry-optional fields are the only nullable ones: any other missing value is rejected
+    # by the normalizer, so NOT NULL states what the data guarantees.
+    return sa.Column(
+        col.name,
+        _SQL_TYPES[col.type],
+        nullable=col.optional and col.name not in key,
+        comment=col.description,
+    )
+
+
+def _fact_table(endpoint: Endpoint, table: Table) -> sa.Table:
+    return sa.Table(
+        table.name,
+        metadata,
+        sa.Column(
+            ACCOUNT_ID,
+            sa.Text(),
+            nullable=False,
+            comment="App id of the WeChat Official Account the row belongs to.",
+        ),
+        *(_fact_column(c, table.key) for c in table.columns),
+        sa.Column(
+            LOADED_AT,
+            sa.TIMESTAMP(timezone=True),
+            nullable=False,
+            server_default=sa.text("now()"),
+            comment="When the row was loaded (start of the loading transaction).",
+        ),
+        sa.Column(
+            RUN_ID,
+            sa.Text(),
+            nullable=True,
+            comment="Id of the Dagster run (or renormalize) that loaded the row.",
+        ),
+        sa.PrimaryKeyConstraint(ACCOUNT_ID, *table.key),
+        schema=FACT_SCHEMA,
+        comment=f"{table.description} Source: POST /datacube/{endpoint.name}.",
+    )
+
+
+FACT_TABLES: Final[dict[str, sa.Table]] = {
+    t.name: _fact_table(e, t) for e in ENDPOINTS for t in e.tables
+}
+
+api_response = sa.Table(
+    "api_response",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger(),
+        sa.Identity(always=False),
+        primary_key=True,
+        comment="Archive row id; errors about invalid data name it.",
+    ),
+    sa.Column(ACCOUNT_ID, sa.Text(), nullable=False, comment="App id of the account called."),
+    sa.Column("endpoint", sa.Text(), nullable=False, comment="Endpoint name, e.g. getusersummary."),
+    sa.Column("begin_date", sa.Date(), nullable=False, comment="begin_date as requested."),
+    sa.Column("end_date", sa.Date(), nullable=False, comment="end_date as requested."),
+    sa.Column(
+        "fetched_at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=False,
+        comment="When the response was received; the latest fetch of a window wins.",
+    ),
+    sa.Column("run_id", sa.Text(), nullable=True, comment="Id of the Dagster run that fetched it."),
+    sa.Column(
+        "body",
+        JSONB(),
+        nullable=False,
+        comment="The response body as received, unknown fields included.",
+    ),
+    sa.Index(None, "endpoint", ACCOUNT_ID, "begin_date"),
+    schema=RAW_SCHEMA,
+    comment="One row per successful datacube API call: the raw answer, kept so fact tables can "
+    "be rebuilt (wx-pipeline renormalize) without spending API quota.",
+)
+
+
+def fact_table(name: str) -> sa.Table:
+    """The fact table called `name` (registry table name, without schema)."""
+    return FACT_TABLES[name]
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic filter: compare only the schemas the migrations own."""
+    if type_ == "schema":
+        return name in OWNED_SCHEMAS
+    return True

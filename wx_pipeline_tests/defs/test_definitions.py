@@ -1,0 +1,129 @@
+"""The Dagster definitions: they load, their shape is pinned, schedules pick Beijing days."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from wx_pipeline.definitions import build_definitions
+from wx_pipeline.defs.ingestion import POOL, ingestion_groups
+from wx_pipeline.defs.schedules import late_window
+from wx_pipeline.settings import load_settings
+from wx_pipeline.wechat.endpoints import ENDPOINTS
+
+SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())
+
+
+def _partitions(p: dg.PartitionsDefinition | None) -> Any:
+    if p is None:
+        return None
+    assert isinstance(p, dg.TimeWindowPartitionsDefinition)
+    return {"cron": p.cron_schedule, "start": p.start.isoformat(), "timezone": p.timezone}
+
+
+def _shape(defs: dg.Definitions) -> dict[str, Any]:
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "partitions": _partitions(node.partitions_def),
+            "pools": sorted(node.pools or []),
+            "kinds": sorted(node.kinds),
+            "checks": sorted(c.name for c in node.check_keys),
+        }
+    schedules = {
+        s.name: {
+            "cron": s.cron_schedule,
+            "timezone": s.execution_timezone,
+            "job": s.job_name,
+        }
+        for s in defs.get_repository_def().schedule_defs
+    }
+    return {"assets": assets, "schedules": schedules}
+
+
+def test_definitions_load(defs: dg.Definitions) -> None:
+    dg.Definitions.validate_loadable(defs)
+    jobs = {j.name for j in defs.resolve_all_job_defs()}
+    assert jobs >= {"daily", "late_data", "weekly", "monthly"}
+
+
+def test_every_endpoint_has_exactly_one_asset() -> None:
+    groups = ingestion_groups(list(ENDPOINTS))
+    names = [e.name for g in groups for e in g.endpoints]
+    assert sorted(names) == sorted(e.name for e in ENDPOINTS)
+
+
+def test_shape_matches_snapshot(defs: dg.Definitions) -> None:
+    """Asset keys, groups, partitions, pools, checks and schedules are pinned; to accept a
+    deliberate change, rerun with UPDATE_SNAPSHOTS=1 and review the diff."""
+    shape = _shape(defs)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(json.dumps(shape, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    assert shape == json.loads(SNAPSHOT.read_text())
+
+
+def test_ingestion_assets_share_the_api_pool(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    wechat = [k for k in graph.get_all_asset_keys() if k.path[0] == "wechat"]
+    assert wechat
+    for key in wechat:
+        assert graph.get(key).pools == {POOL}
+
+
+@pytest.mark.parametrize(
+    ("tick_utc", "partition"),
+    [
+        # 08:30 Beijing is 00:30 UTC: the UTC date is already the Beijing date.
+        (datetime(2026, 3, 10, 0, 30, tzinfo=UTC), "2026-03-09"),
+        # Month and year boundaries.
+        (datetime(2026, 3, 1, 0, 30, tzinfo=UTC), "2026-02-28"),
+        (datetime(2027, 1, 1, 0, 30, tzinfo=UTC), "2026-12-31"),
+    ],
+)
+def test_nightly_schedule_picks_yesterday_in_beijing(
+    defs: dg.Definitions, tick_utc: datetime, partition: str
+) -> None:
+    schedule = defs.resolve_schedule_def("nightly")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=tick_utc,
+            repository_def=defs.get_repository_def(),
+        )
+        data = schedule.evaluate_tick(context)
+    assert data.run_requests is not None
+    assert [r.partition_key for r in data.run_requests] == [partition]
+
+
+def test_nightly_schedule_runs_at_0830_beijing(defs: dg.Definitions) -> None:
+    schedule = defs.resolve_schedule_def("nightly")
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.cron_schedule == "30 8 * * *"
+
+
+@pytest.mark.parametrize(
+    ("tick_utc", "expected"),
+    [
+        # 16:30 UTC on the 9th is already 00:30 on the 10th in Beijing.
+        (datetime(2026, 3, 9, 16, 30, tzinfo=UTC), ("2026-02-08", "2026-03-09")),
+        (datetime(2026, 3, 9, 15, 59, tzinfo=UTC), ("2026-02-07", "2026-03-08")),
+    ],
+)
+def test_late_window_uses_beijing_days(tick_utc: datetime, expected: tuple[str, str]) -> None:
+    assert late_window(tick_utc, 30) == expected
