@@ -110,7 +110,7 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)  # per fact table
     api_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> (made, min)
     seconds: float = 0.0
-    metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (account, metric, value)
+    metrics: list[dict[str, str]] = field(default_factory=list)  # one row per account
 
 
 @contextmanager
@@ -138,6 +138,7 @@ def run_pipeline(
     import dagster as dg
 
     from wx_pipeline.definitions import build_definitions
+    from wx_pipeline.warehouse.embedded import warehouse_url
 
     if first > last:
         raise WxUserError(f"--start {first} is after --end {last}")
@@ -165,8 +166,53 @@ def run_pipeline(
             if not result.success:
                 raise RunFailedError(_failure_text(result, job_name))
             _collect(result, summary)
+        summary.metrics = key_metrics(warehouse_url(settings), first, last)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+#: Key-metric columns of the summary: heading -> column of key_metrics.sql.
+METRICS = {
+    "account": "account_id",
+    "followers at end": "followers",
+    "net growth": "net_growth",
+    "callbacks": "callbacks",
+    "avg latency ms": "avg_latency_ms",
+    "articles sent": "articles",
+}
+
+
+def key_metrics(url: str, first: date, last: date) -> list[dict[str, str]]:
+    """One row of headline figures per account, from the marts (none before dbt has run)."""
+    import sqlalchemy as sa
+
+    from wx_pipeline.warehouse.db import make_engine
+
+    query = sa.text((Path(__file__).with_name("sql") / "key_metrics.sql").read_text())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if (
+                conn.execute(
+                    sa.text("select to_regclass('analytics.fct_follower_growth_daily')")
+                ).scalar()
+                is None
+            ):
+                return []
+            rows = conn.execute(query, {"first": first, "last": last}).mappings().all()
+    finally:
+        engine.dispose()
+    return [{head: _fmt(row[col]) for head, col in METRICS.items()} for row in rows]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
 
 
 def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
@@ -250,10 +296,10 @@ def print_summary(summary: RunSummary) -> None:
         calls.add_row(asset, f"{made:,}", f"{minimum:,}")
     console.print(calls)
     if summary.metrics:
-        metrics = Table(title="Key metrics")
-        for column in ("account", "metric", "value"):
-            metrics.add_column(column)
+        metrics = Table(title="Key metrics (from the analytics marts)")
+        for i, heading in enumerate(METRICS):
+            metrics.add_column(heading, justify="left" if i == 0 else "right")
         for row in summary.metrics:
-            metrics.add_row(*row)
+            metrics.add_row(*row.values())
         console.print(metrics)
     console.print(f"done in {summary.seconds:.1f} s; runs: {', '.join(summary.run_ids)}")
