@@ -1,5 +1,6 @@
 -- The hourly callback figures add up to the daily ones (max: the maximum), on days with both.
-{{ config(severity='warn') }}
+-- Shown in Dagster as a check on fct_callback_latency_daily.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_callback_latency_daily'}}}) }}
 
 with hours as (
     select

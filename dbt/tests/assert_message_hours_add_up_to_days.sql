@@ -1,6 +1,7 @@
 -- getupstreammsghour adds up to getupstreammsg per message type (message counts), on days
 -- with both.
-{{ config(severity='warn') }}
+-- Shown in Dagster as a check on stg_wechat__upstream_msg.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_wechat__upstream_msg'}}}) }}
 
 with hours as (
     select account_id, ref_date, msg_type, sum(msg_count) as msg_count

@@ -1,6 +1,7 @@
 -- The ALL row (user_source 99999999) of getuserread and getuserreadhour equals the sum of the
 -- source rows, for every read counter; the marts rely on it to drop the ALL row.
-{{ config(severity='warn') }}
+-- Shown in Dagster as a check on stg_wechat__user_read.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_wechat__user_read'}}}) }}
 
 {% set counters = [
     'int_page_read_user', 'int_page_read_count', 'ori_page_read_user', 'ori_page_read_count',

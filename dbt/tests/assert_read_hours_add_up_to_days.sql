@@ -1,6 +1,7 @@
 -- getuserreadhour adds up to getuserread per source (counts; distinct users need not add up),
 -- on days with both.
-{{ config(severity='warn') }}
+-- Shown in Dagster as a check on stg_wechat__user_read.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_wechat__user_read'}}}) }}
 
 with hours as (
     select

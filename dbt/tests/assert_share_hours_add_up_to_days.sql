@@ -1,5 +1,6 @@
 -- getusersharehour adds up to getusershare per share scene (share counts), on days with both.
-{{ config(severity='warn') }}
+-- Shown in Dagster as a check on stg_wechat__user_share.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_wechat__user_share'}}}) }}
 
 with hours as (
     select account_id, ref_date, share_scene, sum(share_count) as share_count
