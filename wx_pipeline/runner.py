@@ -53,6 +53,14 @@ def dagster_home(settings: Settings) -> Path:
     return settings.home / "dagster"
 
 
+def write_dagster_yaml(home: Path) -> Path:
+    """Write the instance config into ``home`` (``DAGSTER_HOME``); the container image uses
+    it too, with ``WX_DAGSTER_STORAGE_URL`` set by docker-compose."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(_DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT))
+    return home
+
+
 def prepare_instance(settings: Settings) -> dict[str, str]:
     """Write ``dagster.yaml`` under WX_HOME and return the environment Dagster needs.
 
@@ -61,9 +69,7 @@ def prepare_instance(settings: Settings) -> dict[str, str]:
     """
     from wx_pipeline.warehouse.embedded import ensure_database, warehouse_url
 
-    home = dagster_home(settings)
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(_DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT))
+    home = write_dagster_yaml(dagster_home(settings))
     url = warehouse_url(settings)
     if settings.warehouse_url is None:
         url = ensure_database(url, "dagster")  # the embedded server: keep run history apart
