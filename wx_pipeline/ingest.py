@@ -9,7 +9,6 @@ normalised before anything is loaded (an invalid payload loads nothing), and eac
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,8 +24,6 @@ from wx_pipeline.warehouse.normalize import normalize_many
 from wx_pipeline.wechat.client import DatacubeClient, JobResult
 from wx_pipeline.wechat.endpoints import Endpoint
 from wx_pipeline.wechat.errors import TransientError, WeChatError
-
-log = logging.getLogger(__name__)
 
 #: Called with (phase, done, total) as a pass advances; the CLI draws a progress bar from it.
 Progress = Callable[[str, int, int], None]
@@ -57,7 +54,7 @@ class IngestReport:
     responses: int = 0
     unknown_fields: Counter[str] = field(default_factory=Counter)  # field path -> objects
     unknown_codes: Counter[str] = field(default_factory=Counter)  # "table.column=value"
-    delayed: set[tuple[str, date]] = field(default_factory=set)  # (endpoint, day) is_delay
+    delayed: set[tuple[str, date]] = field(default_factory=set)  # (endpoint, day): is_delay
     retired: set[str] = field(default_factory=set)  # endpoints answering 47009
     failures: list[AccountFailure] = field(default_factory=list)
     fetch_seconds: float = 0.0
@@ -152,6 +149,4 @@ def ingest(
         report.rows.update(rows)
         step("load", done, len(complete))
     report.load_seconds = time.perf_counter() - started
-    for name in sorted(report.retired):
-        log.warning("endpoint %s is retired (47009): skipped", name)
     return report

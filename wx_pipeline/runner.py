@@ -165,8 +165,8 @@ def run_pipeline(
                 tags=tags,
                 asset_selection=selected,
                 raise_on_error=False,
-                # Progress comes from the PROGRESS_LOGGER; Dagster's own console is for errors.
-                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                # Progress bars and the one-line failure replace Dagster's console log.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             summary.run_ids.append(result.run_id)
             if not result.success:

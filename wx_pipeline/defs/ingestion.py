@@ -98,6 +98,8 @@ def _metadata(report: IngestReport, seconds: float) -> dict[str, Any]:
     meta.update({f"rows/{table}": n for table, n in sorted(report.rows.items())})
     if report.retired:
         meta["retired_endpoints"] = ", ".join(sorted(report.retired))
+    if report.delayed:  # not final yet: the late-data refresh pulls these again
+        meta["is_delay_days"] = len(report.delayed)
     return meta
 
 
