@@ -37,9 +37,6 @@ class AccountFailure:
     endpoint: str
     error: WeChatError
 
-    def __str__(self) -> str:
-        return f"{self.account.name} ({self.account.app_id}) {self.endpoint}: {self.error}"
-
 
 @dataclass
 class IngestReport:
@@ -72,9 +69,15 @@ class IngestReport:
         )
 
     def failure_message(self) -> str:
-        """One line per failed account and endpoint, for the asset's error."""
-        lines = sorted({str(f) for f in self.failures})
-        return f"{len(lines)} account/endpoint fetch(es) failed:\n" + "\n".join(lines)
+        """One line per failed account and problem, naming the endpoints it hit."""
+        grouped: dict[tuple[str, int | None], tuple[str, list[str]]] = {}
+        for f in self.failures:
+            key = (f.account.app_id, f.error.errcode)
+            grouped.setdefault(key, (str(f.error), []))[1].append(f.endpoint)
+        problems = [
+            f"{message} [{', '.join(sorted(endpoints))}]" for message, endpoints in grouped.values()
+        ]
+        return f"{len(problems)} account problem(s): " + "; ".join(sorted(problems))
 
 
 def ingest(

@@ -10,6 +10,7 @@ and partition, and at a year of partitions that bookkeeping dominates a run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -40,6 +41,9 @@ concurrency:
   pools:
     default_limit: {pool_limit}
     granularity: op
+python_logs:  # the client's retry warnings show in the run's event log
+  managed_python_loggers: [wx_pipeline]
+  python_log_level: WARNING
 telemetry:
   enabled: false
 """
@@ -156,7 +160,7 @@ def run_pipeline(
         defs = build_definitions(settings)
         instance = dg.DagsterInstance.get()
         for job_name, tags in _run_plan(first, last):
-            job = defs.get_job_def(job_name)
+            job = defs.resolve_job_def(job_name)
             selected = _selection(defs, job, groups)
             if selected is not None and not selected:
                 continue
@@ -260,7 +264,8 @@ def _failure_text(result: Any, job_name: str) -> str:
     lines = []
     for event in failures:
         error = event.event_specific_data.error
-        message = (error.message if error else "failed").strip()
+        # Dagster prefixes the exception's class path; the message itself says what is wrong.
+        message = re.sub(r"^[\w.]+: ", "", (error.message if error else "failed").strip())
         lines.append(f"{event.step_key}: {message}")
     return f"the {job_name} run failed: " + " | ".join(lines)
 
