@@ -158,25 +158,27 @@ def run_pipeline(
     summary = RunSummary(first, last)
     with _env(prepare_instance(settings)):
         defs = build_definitions(settings)
-        instance = dg.DagsterInstance.get()
-        for job_name, tags in _run_plan(first, last):
-            job = defs.resolve_job_def(job_name)
-            selected = _selection(defs, job, groups)
-            if selected is not None and not selected:
-                continue
-            result = job.execute_in_process(
-                instance=instance,
-                tags=tags,
-                asset_selection=selected,
-                raise_on_error=False,
-                # Progress bars and the one-line failure replace Dagster's console log.
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
-            summary.run_ids.append(result.run_id)
-            if not result.success:
-                raise RunFailedError(_failure_text(result, job_name))
-            _collect(result, summary)
-        summary.metrics = key_metrics(warehouse_url(settings), first, last)
+        # Entered, the instance is also the one definitions load against (Dagster looks
+        # its state storage up from context).
+        with dg.DagsterInstance.get() as instance:
+            for job_name, tags in _run_plan(first, last):
+                job = defs.resolve_job_def(job_name)
+                selected = _selection(defs, job, groups)
+                if selected is not None and not selected:
+                    continue
+                result = job.execute_in_process(
+                    instance=instance,
+                    tags=tags,
+                    asset_selection=selected,
+                    raise_on_error=False,
+                    # Progress bars and the one-line failure replace Dagster's console log.
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                )
+                summary.run_ids.append(result.run_id)
+                if not result.success:
+                    raise RunFailedError(_failure_text(result, job_name))
+                _collect(result, summary)
+            summary.metrics = key_metrics(warehouse_url(settings), first, last)
     summary.seconds = time.perf_counter() - started
     return summary
 
