@@ -3,12 +3,13 @@ cached response bodies built from the (pure) synthetic data."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from wx_pipeline.simulator.clock import SimClock
 from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
@@ -137,9 +138,10 @@ class SimulatorState:
         if frag is not None:
             return frag
         items = self.data.items(app_id, endpoint.name, day, view)
-        frag = ",".join(
-            json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in items
-        ).encode()
+        # One encoder pass for the day: the list's inside is the items joined by ",". orjson
+        # writes what json.dumps(ensure_ascii=False, separators=(",", ":")) writes for these
+        # items (str, int, bool, 4-decimal floats), an order of magnitude faster.
+        frag = orjson.dumps(items)[1:-1]
         with self.lock:
             self._fragments[key] = frag
             if len(self._fragments) > 200_000:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -59,6 +60,20 @@ SU = slice(0, N_SCENES)  # scene users
 SC = slice(N_SCENES, 2 * N_SCENES)  # scene counts
 
 _DECAY = np.array([0.5, 0.22, 0.09, 0.05, 0.03] + [0.02 * 0.85**j for j in range(LIFETIME - 5)])
+_LATE_READS = np.linspace(1.0, 3.0, LIFETIME)[:, None]  # late reads: home page, search
+_FEED_SHARE = np.array([0.6, 0.25, 0.15])  # moments shares from session, feed, other
+#: Per-reader rates of zaikan, like, comment, subscribe, and tips (the last row).
+_SINGLE_RATES = np.array([0.012, 0.02, 0.004, 0.003, 0.0006])
+_SINGLE_COLS = [COL[name] for name in ("zaikan", "like", "comment", "subscribe")]
+_TIPS = np.array([100, 200, 500, 1000, 2000])
+_JUMP = np.array([0.3, 0.22, 0.18, 0.15, 0.15])
+
+
+@cache
+def _account_seed(app_id: str) -> int:
+    return stable_seed(app_id)
+
+
 _TOPICS = (
     "行业观察",
     "周末读书",
@@ -85,15 +100,36 @@ class Article:
     active_minutes: float
     jump: FloatArray  # share of readers leaving at positions 1..5
 
-    def day(self, k: int, hours: int = 24) -> IntArray:
-        """Increments of day ``k`` after sending; a partly processed day shows a fraction."""
-        row = self.days[k]
-        return np.asarray(row if hours >= 24 else row * hours // 24, dtype=np.int64)
+    @cached_property
+    def rows(self) -> list[list[int]]:
+        """``days`` as Python ints: the endpoints read single values, cheaper from lists."""
+        return list(self.days.tolist())
 
-    def upto(self, k: int, hours: int = 24) -> IntArray:
-        """Cumulative totals from the send date through day ``k``."""
-        before = self.days[:k].sum(axis=0)
-        return np.asarray(before + self.day(k, hours), dtype=np.int64)
+    @cached_property
+    def totals(self) -> list[list[int]]:
+        """Cumulative totals through each day since sending, as Python ints."""
+        return list(self.days.cumsum(axis=0).tolist())
+
+    @cached_property
+    def jump_rates(self) -> list[list[float]]:
+        """Per day since sending: the jump shares, drifting a little day by day."""
+        drifted = self.jump[None, :] * (1 + 0.002 * np.arange(LIFETIME))[:, None]
+        return list((drifted / drifted.sum(axis=1, keepdims=True)).tolist())
+
+    def day(self, k: int, hours: int = 24) -> list[int]:
+        """Increments of day ``k`` after sending; a partly processed day shows a fraction.
+
+        Shared lists: not to be modified."""
+        row = self.rows[k]
+        return row if hours >= 24 else [x * hours // 24 for x in row]
+
+    def upto(self, k: int, hours: int = 24) -> list[int]:
+        """Cumulative totals from the send date through day ``k`` (not to be modified)."""
+        if hours >= 24:
+            return self.totals[k]
+        if k == 0:
+            return self.day(0, hours)
+        return [b + x * hours // 24 for b, x in zip(self.totals[k - 1], self.rows[k], strict=True)]
 
 
 class ArticleModel:
@@ -118,7 +154,7 @@ class ArticleModel:
             unnotified = day >= _UNNOTIFIED_FROM and gen.random() < 0.15
             target = self._followers.cumulate(account, day - timedelta(days=1))
             # One message a day: the day number makes its id unique within the account.
-            data_id = 2_200_000_000 + stable_seed(account.app_id) % 4_000 * 10_000
+            data_id = 2_200_000_000 + _account_seed(account.app_id) % 4_000 * 10_000
             data_id += (day - DATA_START).days
             articles = tuple(
                 self._article(account, day, data_id, idx, 1 if unnotified else 0, target)
@@ -149,7 +185,7 @@ class ArticleModel:
         users = poisson(gen, target * open_rate * _DECAY * gen.uniform(0.7, 1.3, LIFETIME))
         counts = users + poisson(gen, users * 0.15)
         weights = _SCENE_WEIGHTS * gen.uniform(0.6, 1.4, (LIFETIME, N_SCENES))
-        weights[:, 3:] *= np.linspace(1.0, 3.0, LIFETIME)[:, None]  # late reads: home page, search
+        weights[:, 3:] *= _LATE_READS
         if day < _TOP_STORIES_FROM:
             weights[:, 5:] = 0.0
         m = np.zeros((LIFETIME, N_COLS), dtype=np.int64)
@@ -164,24 +200,17 @@ class ArticleModel:
             m[:, COL[f"{pair}_user"]] = u
             m[:, COL[f"{pair}_count"]] = u + poisson(gen, u * repeat)
         moments = np.asarray(gen.binomial(m[:, COL["share_user"]], 0.35), dtype=np.int64)
-        fs_u, fs_c = split_pair(
-            moments, moments + poisson(gen, moments * 0.2), np.array([0.6, 0.25, 0.15])
-        )
+        fs_u, fs_c = split_pair(moments, moments + poisson(gen, moments * 0.2), _FEED_SHARE)
         for j, src in enumerate(("fs_session", "fs_feed", "fs_other")):
             m[:, COL[f"{src}_user"]] = fs_u[:, j]
             m[:, COL[f"{src}_count"]] = fs_c[:, j]
-        for name, rate in (
-            ("zaikan", 0.012),
-            ("like", 0.02),
-            ("comment", 0.004),
-            ("subscribe", 0.003),
-        ):
-            m[:, COL[name]] = poisson(gen, users * rate)
-        tips = poisson(gen, users * 0.0006)
-        m[:, COL["praise_money"]] = tips * gen.choice([100, 200, 500, 1000, 2000], LIFETIME)
-        jump = np.array([0.3, 0.22, 0.18, 0.15, 0.15]) * gen.uniform(0.7, 1.3, 5)
+        # One draw for all rows, row after row: the same numbers as one draw per counter.
+        singles = poisson(gen, users * _SINGLE_RATES[:, None])
+        m[:, _SINGLE_COLS] = singles[:-1].T
+        m[:, COL["praise_money"]] = singles[-1] * gen.choice(_TIPS, LIFETIME)
+        jump = _JUMP * gen.uniform(0.7, 1.3, 5)
         topic = _TOPICS[int(gen.integers(len(_TOPICS)))]
-        biz = stable_seed(account.app_id) % 10**10
+        biz = _account_seed(account.app_id) % 10**10
         return Article(
             msgid=msgid,
             send_date=day,

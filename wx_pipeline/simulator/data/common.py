@@ -52,17 +52,23 @@ def split_rows(totals: IntArray, weights: FloatArray) -> IntArray:
     ``totals`` has shape (n,), ``weights`` (k,) or (n, k); largest remainders get the leftover
     units, ties by position, so the result is a pure function of its inputs."""
     totals = np.asarray(totals, dtype=np.int64)
-    w = np.broadcast_to(
-        np.asarray(weights, dtype=np.float64), (totals.shape[0], np.shape(weights)[-1])
-    )
-    sums = w.sum(axis=1, keepdims=True)
-    share = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 1:  # one shared row: normalise it once (same values as per row)
+        total_w = w.sum()
+        share = w / total_w if total_w > 0 else np.zeros_like(w)
+    else:
+        sums = w.sum(axis=1, keepdims=True)
+        share = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
     raw = totals[:, None] * share
-    parts = np.floor(raw).astype(np.int64)
+    floors = np.floor(raw)
+    parts = floors.astype(np.int64)
     rest = totals - parts.sum(axis=1)
-    order = np.argsort(-(raw - parts), axis=1, kind="stable")
-    rank = np.argsort(order, axis=1, kind="stable")
-    parts += (rank < rest[:, None]).astype(np.int64)
+    order = np.argsort(floors - raw, axis=1, kind="stable")  # largest remainder first
+    if totals.shape[0] == 1:
+        if rest[0] > 0:
+            parts[0, order[0, : rest[0]]] += 1
+    else:
+        parts += np.argsort(order, axis=1, kind="stable") < rest[:, None]
     return np.asarray(parts, dtype=np.int64)
 
 

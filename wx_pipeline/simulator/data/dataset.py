@@ -27,11 +27,11 @@ from wx_pipeline.simulator.data.articles import (
     ArticleModel,
 )
 from wx_pipeline.simulator.data.callbacks import CallbackModel
-from wx_pipeline.simulator.data.common import HOURS, IntArray, isodate
+from wx_pipeline.simulator.data.common import HOURS, isodate
 from wx_pipeline.simulator.data.followers import FollowerModel, partial_gains
 from wx_pipeline.simulator.data.messages import BUCKETS, MSG_TYPES, MessageModel
 from wx_pipeline.simulator.data.reads import READ_PAIRS, ReadModel
-from wx_pipeline.simulator.data.shape import conform
+from wx_pipeline.simulator.data.shape import conform_all
 from wx_pipeline.wechat.codes import ALL_SCENES, ALL_SOURCES
 from wx_pipeline.wechat.endpoints import BY_NAME, DATA_START, Period, period_end, period_start
 
@@ -59,35 +59,51 @@ _DETAIL_SOURCES = {"session": 0, "hist_msg": 3, "feed": 2, "friends": 1, "other"
 _OPTIONAL_SOURCES = {"kanyikan": 5, "souyisou": 6}
 
 
-def _legacy_counters(row: IntArray) -> Item:
+def _detail_fields(sources: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """(legacy detail field, day-matrix column) of each read source's users and count."""
+    return tuple(
+        (f"int_page_from_{src}_read_{x}", cols.start + scene)
+        for src, scene in sources.items()
+        for x, cols in (("user", SU), ("count", SC))
+    )
+
+
+_FEED_SHARE_FIELDS = tuple(
+    (f"feed_share_from_{src}_{x}", COL[f"fs_{src}_{col}"])
+    for src in ("session", "feed", "other")
+    for x, col in (("user", "user"), ("cnt", "count"))
+)
+_DETAIL_FIELDS = _detail_fields(_DETAIL_SOURCES) + _FEED_SHARE_FIELDS
+_OPTIONAL_FIELDS = _detail_fields(_OPTIONAL_SOURCES)
+
+
+_ORI_U, _ORI_C = COL["ori_user"], COL["ori_count"]
+_SHARE_U, _SHARE_C = COL["share_user"], COL["share_count"]
+_FAV_U, _FAV_C = COL["fav_user"], COL["fav_count"]
+_ZAIKAN, _LIKE, _COMMENT = COL["zaikan"], COL["like"], COL["comment"]
+_PRAISE, _SUBSCRIBE = COL["praise_money"], COL["subscribe"]
+#: The 8 read counters, users|count of each READ_PAIRS entry in turn (a pairs row's order).
+_PAIR_FIELDS: tuple[str, ...] = tuple(f"{p}_{x}" for p in READ_PAIRS for x in ("user", "count"))
+
+
+def _legacy_counters(row: list[int]) -> Item:
     """The 8 read counters of an article day (or cumulative) row."""
     return {
-        "int_page_read_user": int(row[SU].sum()),
-        "int_page_read_count": int(row[SC].sum()),
-        "ori_page_read_user": int(row[COL["ori_user"]]),
-        "ori_page_read_count": int(row[COL["ori_count"]]),
-        "share_user": int(row[COL["share_user"]]),
-        "share_count": int(row[COL["share_count"]]),
-        "add_to_fav_user": int(row[COL["fav_user"]]),
-        "add_to_fav_count": int(row[COL["fav_count"]]),
+        "int_page_read_user": sum(row[SU]),
+        "int_page_read_count": sum(row[SC]),
+        "ori_page_read_user": row[_ORI_U],
+        "ori_page_read_count": row[_ORI_C],
+        "share_user": row[_SHARE_U],
+        "share_count": row[_SHARE_C],
+        "add_to_fav_user": row[_FAV_U],
+        "add_to_fav_count": row[_FAV_C],
     }
 
 
-def _scene_list(users: IntArray) -> list[Item]:
+def _scene_list(users: list[int]) -> list[Item]:
     """read_user_source: the ALL row, then every scene with readers."""
-    out = [{"user_count": int(users.sum()), "scene_desc": ALL_SCENES}]
-    out += [
-        {"user_count": int(n), "scene_desc": s} for s, n in zip(SCENES, users, strict=True) if n
-    ]
-    return out
-
-
-def _pairs_item(pairs: IntArray) -> Item:
-    """pairs[p, 0|1] (users|count of READ_PAIRS[p]) as the 8 read counters."""
-    out: Item = {}
-    for p, name in enumerate(READ_PAIRS):
-        out[f"{name}_user"] = int(pairs[p, 0])
-        out[f"{name}_count"] = int(pairs[p, 1])
+    out = [{"scene_desc": ALL_SCENES, "user_count": sum(users)}]
+    out += [{"scene_desc": s, "user_count": n} for s, n in zip(SCENES, users, strict=True) if n]
     return out
 
 
@@ -138,8 +154,7 @@ class DataSet:
             period_start(ep.period, day) != day or period_end(ep.period, day) > view.yesterday
         ):
             return []  # periods are addressed by their start and listed once they have ended
-        items = self._builders[endpoint](self.accounts[app_id], day, view)
-        return [conform(endpoint, item) for item in items]
+        return conform_all(endpoint, self._builders[endpoint](self.accounts[app_id], day, view))
 
     # --- followers -----------------------------------------------------------------------
 
@@ -185,22 +200,15 @@ class DataSet:
         for article in self.articles.sent_on(acc, day):
             if article.publish_type != 0:  # only mass-sent (notified) articles
                 continue
+            sources = _DETAIL_FIELDS + (_OPTIONAL_FIELDS if article.extra_sources else ())
             details = []
             for k in self._stat_days(article, LEGACY_DETAILS, view):
                 stat = day + timedelta(days=k)
                 cum = article.upto(k, view.hours_of(stat))
                 detail: Item = {"stat_date": isodate(stat), "target_user": article.target_user}
                 detail |= _legacy_counters(cum)
-                users, counts = cum[SU], cum[SC]
-                sources = dict(_DETAIL_SOURCES)
-                if article.extra_sources:
-                    sources |= _OPTIONAL_SOURCES
-                for src, scene in sources.items():
-                    detail[f"int_page_from_{src}_read_user"] = int(users[scene])
-                    detail[f"int_page_from_{src}_read_count"] = int(counts[scene])
-                for src in ("session", "feed", "other"):
-                    detail[f"feed_share_from_{src}_user"] = int(cum[COL[f"fs_{src}_user"]])
-                    detail[f"feed_share_from_{src}_cnt"] = int(cum[COL[f"fs_{src}_count"]])
+                for field, col in sources:
+                    detail[field] = cum[col]
                 details.append(detail)
             out.append(
                 {
@@ -218,13 +226,14 @@ class DataSet:
         out: list[Item] = []
         for article, k in self.articles.alive_on(acc, day, LIFETIME):
             users = article.day(k, view.hours_of(day))[SU]
-            if users.sum():
+            read_user = sum(users)
+            if read_user:
                 out.append(
                     {
                         "ref_date": isodate(day),
                         "msgid": article.msgid,
                         "detail": {
-                            "read_user": int(users.sum()),
+                            "read_user": read_user,
                             "read_user_source": _scene_list(users),
                         },
                     }
@@ -234,7 +243,7 @@ class DataSet:
     def _article_share(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         out: list[Item] = []
         for article, k in self.articles.alive_on(acc, day, LIFETIME):
-            shares = int(article.day(k, view.hours_of(day))[COL["share_user"]])
+            shares = article.day(k, view.hours_of(day))[_SHARE_U]
             if shares:
                 out.append(
                     {
@@ -248,21 +257,24 @@ class DataSet:
     def _biz_summary(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         rh = self.reads.hours(acc, day)
         per_source = rh.reads[: view.hours_of(day)].sum(axis=0)  # (source, pair, 0|1)
-        total = per_source.sum(axis=0)
-        engagement = np.zeros(len(COL), dtype=np.int64)
+        counters = dict(zip(_PAIR_FIELDS, per_source.sum(axis=0).reshape(-1).tolist(), strict=True))
+        engagement = [0, 0, 0]
+        hours = view.hours_of(day)
         for article, k in self.articles.alive_on(acc, day, LIFETIME):
-            engagement += article.day(k, view.hours_of(day))
-        counters = _pairs_item(total)
+            row = article.day(k, hours)
+            engagement[0] += row[_ZAIKAN]
+            engagement[1] += row[_LIKE]
+            engagement[2] += row[_COMMENT]
         return [
             {
                 "ref_date": isodate(day),
                 "detail": {
                     "read_user": counters["int_page_read_user"],
-                    "read_user_source": _scene_list(per_source[:, 0, 0]),
+                    "read_user_source": _scene_list(per_source[:, 0, 0].tolist()),
                     "share_user": counters["share_user"],
-                    "zaikan_user": int(engagement[COL["zaikan"]]),
-                    "like_user": int(engagement[COL["like"]]),
-                    "comment_count": int(engagement[COL["comment"]]),
+                    "zaikan_user": engagement[0],
+                    "like_user": engagement[1],
+                    "comment_count": engagement[2],
                     "collection_user": counters["add_to_fav_user"],
                     "redirect_ori_page_user": counters["ori_page_read_user"],
                     "send_page_count": len(self.articles.sent_on(acc, day)),
@@ -278,28 +290,26 @@ class DataSet:
                 stat = day + timedelta(days=k)
                 cum = article.upto(k, view.hours_of(stat))
                 users = cum[SU]
-                read_user = int(users.sum())
-                jump = article.jump * (1 + 0.002 * k)
                 entries.append(
                     {
                         "stat_date": isodate(stat),
-                        "read_user": read_user,
-                        "read_user_source": _scene_list(users),
-                        "share_user": int(cum[COL["share_user"]]),
-                        "zaikan_user": int(cum[COL["zaikan"]]),
-                        "like_user": int(cum[COL["like"]]),
-                        "comment_count": int(cum[COL["comment"]]),
-                        "collection_user": int(cum[COL["fav_user"]]),
-                        "praise_money": int(cum[COL["praise_money"]]),
-                        "read_subscribe_user": int(cum[COL["subscribe"]]),
+                        "read_user": sum(users),
+                        "share_user": cum[_SHARE_U],
+                        "zaikan_user": cum[_ZAIKAN],
+                        "like_user": cum[_LIKE],
+                        "comment_count": cum[COL["comment"]],
+                        "collection_user": cum[_FAV_U],
+                        "praise_money": cum[_PRAISE],
+                        "read_subscribe_user": cum[_SUBSCRIBE],
                         "read_delivery_rate": round(
-                            int(users[0]) / article.target_user if article.target_user else 0.0, 4
+                            users[0] / article.target_user if article.target_user else 0.0, 4
                         ),
                         "read_finish_rate": round(article.finish_rate * (1 - 0.003 * k), 4),
                         "read_avg_activetime": round(article.active_minutes * (1 + 0.004 * k), 2),
+                        "read_user_source": _scene_list(users),
                         "read_jump_position": [
-                            {"position": i + 1, "rate": round(float(r), 4)}
-                            for i, r in enumerate(jump / jump.sum())
+                            {"position": i, "rate": round(r, 4)}
+                            for i, r in enumerate(article.jump_rates[k], start=1)
                         ],
                     }
                 )
@@ -315,63 +325,78 @@ class DataSet:
             )
         return out
 
+    # Hourly endpoints list up to 24 x 8 rows a day: they are built from Python lists (one
+    # ``tolist`` per day) rather than element by element from numpy.
+
     def _user_read(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         rh = self.reads.hours(acc, day)
         per_source = rh.reads[: view.hours_of(day)].sum(axis=0)
-        return self._read_rows({"ref_date": isodate(day)}, rh.sources, per_source)
+        n_src = len(rh.sources)
+        return self._read_rows(
+            {"ref_date": isodate(day)}, rh.sources, per_source.reshape(n_src, -1).tolist()
+        )
 
     def _user_read_hour(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         rh = self.reads.hours(acc, day)
+        upto = view.hours_of(day)
+        by_hour = rh.reads[:upto].reshape(upto, len(rh.sources), -1).tolist()
+        ref_date = isodate(day)
         out: list[Item] = []
-        for hour in range(view.hours_of(day)):
-            head = {"ref_date": isodate(day), "ref_hour": hour * 100}
-            out += self._read_rows(head, rh.sources, rh.reads[hour])
+        for hour, pairs in enumerate(by_hour):
+            out += self._read_rows(
+                {"ref_date": ref_date, "ref_hour": hour * 100}, rh.sources, pairs
+            )
         return out
 
     @staticmethod
-    def _read_rows(head: Item, sources: tuple[int, ...], pairs: IntArray) -> list[Item]:
-        """One row per source with activity, then the ALL row (their sum)."""
-        rows = [
-            head | {"user_source": src} | _pairs_item(pairs[s])
-            for s, src in enumerate(sources)
-            if pairs[s].any()
-        ]
+    def _read_rows(head: Item, sources: tuple[int, ...], pairs: list[list[int]]) -> list[Item]:
+        """One row per source with activity, then the ALL row (their sum); ``pairs[s]`` holds
+        source s's 8 read counters in ``_PAIR_FIELDS`` order."""
+        rows = []
+        for src, values in zip(sources, pairs, strict=True):
+            if any(values):
+                row = head.copy()
+                row["user_source"] = src
+                row.update(zip(_PAIR_FIELDS, values, strict=True))
+                rows.append(row)
         if rows:
-            rows.append(head | {"user_source": ALL_SOURCES} | _pairs_item(pairs.sum(axis=0)))
+            row = head.copy()
+            row["user_source"] = ALL_SOURCES
+            row.update(zip(_PAIR_FIELDS, map(sum, zip(*pairs, strict=True)), strict=True))
+            rows.append(row)
         return rows
 
     def _user_share(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         rh = self.reads.hours(acc, day)
         return self._share_rows(
-            {"ref_date": isodate(day)}, rh.share_scenes, rh.shares[: view.hours_of(day)].sum(0)
+            {"ref_date": isodate(day)},
+            rh.share_scenes,
+            rh.shares[: view.hours_of(day)].sum(0).tolist(),
         )
 
     def _user_share_hour(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         rh = self.reads.hours(acc, day)
+        ref_date = isodate(day)
         out: list[Item] = []
-        for hour in range(view.hours_of(day)):
-            head = {"ref_date": isodate(day), "ref_hour": hour * 100}
-            out += self._share_rows(head, rh.share_scenes, rh.shares[hour])
+        for hour, pairs in enumerate(rh.shares[: view.hours_of(day)].tolist()):
+            head = {"ref_date": ref_date, "ref_hour": hour * 100}
+            out += self._share_rows(head, rh.share_scenes, pairs)
         return out
 
     @staticmethod
-    def _share_rows(head: Item, scenes: tuple[int, ...], pairs: IntArray) -> list[Item]:
+    def _share_rows(head: Item, scenes: tuple[int, ...], pairs: list[list[int]]) -> list[Item]:
         return [
-            head
-            | {
-                "share_scene": scene,
-                "share_count": int(pairs[i, 1]),
-                "share_user": int(pairs[i, 0]),
-            }
-            for i, scene in enumerate(scenes)
-            if pairs[i].any()
+            head | {"share_scene": scene, "share_count": count, "share_user": users}
+            for scene, (users, count) in zip(scenes, pairs, strict=True)
+            if users or count
         ]
 
     # --- messages ------------------------------------------------------------------------
 
-    def _msg_rows(self, head: Item, users: IntArray, counts: IntArray) -> list[Item]:
+    @staticmethod
+    def _msg_rows(head: Item, users: list[int], counts: list[int]) -> list[Item]:
         return [
-            head | {"msg_type": t, "msg_user": int(u), "msg_count": int(c)}
+            head | {"msg_type": t, "msg_user": u, "msg_count": c}
             for t, u, c in zip(MSG_TYPES, users, counts, strict=True)
             if u or c
         ]
@@ -380,15 +405,20 @@ class DataSet:
         mh = self.messages.hours(acc, day)
         upto = view.hours_of(day)
         return self._msg_rows(
-            {"ref_date": isodate(day)}, mh.users[:upto].sum(0), mh.counts[:upto].sum(0)
+            {"ref_date": isodate(day)},
+            mh.users[:upto].sum(0).tolist(),
+            mh.counts[:upto].sum(0).tolist(),
         )
 
     def _msg_hour(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         mh = self.messages.hours(acc, day)
+        upto = view.hours_of(day)
+        ref_date = isodate(day)
         out: list[Item] = []
-        for hour in range(view.hours_of(day)):
-            head = {"ref_date": isodate(day), "ref_hour": hour * 100}
-            out += self._msg_rows(head, mh.users[hour], mh.counts[hour])
+        for hour, (users, counts) in enumerate(
+            zip(mh.users[:upto].tolist(), mh.counts[:upto].tolist(), strict=True)
+        ):
+            out += self._msg_rows({"ref_date": ref_date, "ref_hour": hour * 100}, users, counts)
         return out
 
     @staticmethod
@@ -402,7 +432,7 @@ class DataSet:
             mh = self.messages.hours(acc, day)
             users += mh.users.sum(0)
             counts += mh.counts.sum(0)
-        return self._msg_rows({"ref_date": isodate(start)}, users, counts)
+        return self._msg_rows({"ref_date": isodate(start)}, users.tolist(), counts.tolist())
 
     def _dist(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         mh = self.messages.hours(acc, day)
@@ -424,28 +454,44 @@ class DataSet:
 
     # --- callbacks -----------------------------------------------------------------------
 
-    def _interface_rows(self, head: Item, hours: range, cb: Any) -> list[Item]:
-        count = int(cb.callback_count[hours.start : hours.stop].sum())
+    @staticmethod
+    def _interface_row(head: Item, count: int, fail: int, cost: int, slowest: int) -> list[Item]:
         if not count:
             return []
         return [
             head
             | {
                 "callback_count": count,
-                "fail_count": int(cb.fail_count[hours.start : hours.stop].sum()),
-                "total_time_cost": int(cb.total_time_cost[hours.start : hours.stop].sum()),
-                "max_time_cost": int(cb.max_time_cost[hours.start : hours.stop].max()),
+                "fail_count": fail,
+                "total_time_cost": cost,
+                "max_time_cost": slowest,
             }
         ]
 
     def _interface(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         cb = self.callbacks.hours(acc, day)
-        return self._interface_rows({"ref_date": isodate(day)}, range(view.hours_of(day)), cb)
+        upto = view.hours_of(day)
+        return self._interface_row(
+            {"ref_date": isodate(day)},
+            int(cb.callback_count[:upto].sum()),
+            int(cb.fail_count[:upto].sum()),
+            int(cb.total_time_cost[:upto].sum()),
+            int(cb.max_time_cost[:upto].max()),
+        )
 
     def _interface_hour(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         cb = self.callbacks.hours(acc, day)
+        upto = view.hours_of(day)
+        ref_date = isodate(day)
         out: list[Item] = []
-        for hour in range(view.hours_of(day)):
-            head = {"ref_date": isodate(day), "ref_hour": hour * 100}
-            out += self._interface_rows(head, range(hour, hour + 1), cb)
+        for hour, values in enumerate(
+            zip(
+                cb.callback_count[:upto].tolist(),
+                cb.fail_count[:upto].tolist(),
+                cb.total_time_cost[:upto].tolist(),
+                cb.max_time_cost[:upto].tolist(),
+                strict=True,
+            )
+        ):
+            out += self._interface_row({"ref_date": ref_date, "ref_hour": hour * 100}, *values)
         return out

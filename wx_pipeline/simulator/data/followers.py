@@ -42,13 +42,7 @@ class FollowerModel:
         cached = self._days.get(key)
         if cached is not None:
             return cached
-        gen = rng(self._seed, account.app_id, day, "followers")
-        scale = size_at(account, day) / 1000
-        lam_new = 0.7 * scale * weekday_factor(day, 0.9)
-        if gen.random() < 0.02:  # a post went viral
-            lam_new *= gen.uniform(3, 8)
-        new_total = int(gen.poisson(lam_new))
-        cancel_total = int(gen.poisson(0.45 * scale * weekday_factor(day, 1.05)))
+        gen, new_total, cancel_total = self._totals(account, day)
         sources = _sources(day)
         base = np.array(list(sources.values()))
         new = split(new_total, base * gen.uniform(0.5, 1.5, len(base)))
@@ -64,6 +58,17 @@ class FollowerModel:
         self._days[key] = result
         return result
 
+    def _totals(self, account: SimAccount, day: date) -> tuple[np.random.Generator, int, int]:
+        """The day's generator and its total gains and losses, before the split by source."""
+        gen = rng(self._seed, account.app_id, day, "followers")
+        scale = size_at(account, day) / 1000
+        lam_new = 0.7 * scale * weekday_factor(day, 0.9)
+        if gen.random() < 0.02:  # a post went viral
+            lam_new *= gen.uniform(3, 8)
+        new_total = int(gen.poisson(lam_new))
+        cancel_total = int(gen.poisson(0.45 * scale * weekday_factor(day, 1.05)))
+        return gen, new_total, cancel_total
+
     def cumulate(self, account: SimAccount, day: date) -> int:
         """Followers at the end of ``day`` (final data)."""
         with self._lock:
@@ -71,7 +76,10 @@ class FollowerModel:
             index = (day - DATA_START).days + 1
             while len(totals) <= index:
                 current = DATA_START + timedelta(days=len(totals) - 1)
-                net = sum(n - c for n, c in self.gains(account, current).values())
+                # The split by source keeps both totals exactly, so the running total needs
+                # only them: a year's first request does not split a decade of days.
+                _, new_total, cancel_total = self._totals(account, current)
+                net = new_total - cancel_total
                 totals.append(totals[-1] + net)
             return totals[max(index, 0)]
 

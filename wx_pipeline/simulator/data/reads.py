@@ -90,11 +90,14 @@ class ReadModel:
         # day[s, p, 0|1]: users|count per source and pair.
         day_pairs = np.zeros((n_src, len(READ_PAIRS), 2), dtype=np.int64)
         day_pairs[:, 0, 0], day_pairs[:, 0, 1] = scene_users, scene_counts
-        source_weights = scene_users + 0.01
-        for p, name in enumerate(READ_PAIRS[1:], start=1):
-            users, counts = pair_totals[name]  # type: ignore[misc]
-            u, c = split_pair(np.array([users]), np.array([counts]), source_weights)
-            day_pairs[:, p, 0], day_pairs[:, p, 1] = u[0], c[0]
+        # The other pairs split alike by source (rows are split independently).
+        others = [pair_totals[name] for name in READ_PAIRS[1:]]
+        u, c = split_pair(
+            np.array([users for users, _ in others]),  # type: ignore[misc]
+            np.array([counts for _, counts in others]),  # type: ignore[misc]
+            scene_users + 0.01,
+        )
+        day_pairs[:, 1:, 0], day_pairs[:, 1:, 1] = u.T, c.T
         # Spread every (source, pair) over the hours, each source with its own jitter.
         hour_w = READ_PROFILE * gen.uniform(0.75, 1.25, (n_src, HOURS))
         rows_u = day_pairs[:, :, 0].reshape(-1)
