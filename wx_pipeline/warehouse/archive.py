@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import orjson
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -78,7 +79,7 @@ def archive_responses(
                         r.end,
                         r.fetched_at,
                         run_id,
-                        Jsonb(r.body),
+                        Jsonb(r.body, dumps=orjson.dumps),
                     )
                 )
     return ids

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import httpx
+import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -594,8 +595,9 @@ async def _send(
             context,
         )
     body: Any = None
-    with contextlib.suppress(ValueError):  # JSONDecodeError, UnicodeDecodeError
-        body = response.json()
+    with contextlib.suppress(ValueError):  # orjson.JSONDecodeError is a ValueError
+        # orjson: a year's backfill parses ~3,700 bodies; json.loads was a visible share.
+        body = orjson.loads(response.content)
     if not isinstance(body, dict):
         preview = response.text[:80].replace("\n", " ")
         raise MalformedResponseError(
