@@ -54,35 +54,59 @@ def archive_responses(
     if isinstance(target, sa.Engine):
         with target.begin() as conn:
             return archive_responses(conn, responses, run_id)
-    if not responses:
+    ids = reserve_ids(target, len(responses))
+    write_archive(target, ids, responses, run_id)
+    return ids
+
+
+def reserve_ids(target: sa.Engine | sa.Connection, count: int) -> list[int]:
+    """Draw `count` archive ids, so rows can be named (e.g. by normalizer errors) while
+    `write_archive` is still storing them."""
+    if isinstance(target, sa.Engine):
+        with target.begin() as conn:
+            return reserve_ids(conn, count)
+    if count == 0:
         return []
-    raw = driver_connection(target)
-    with raw.cursor() as cur:
+    with driver_connection(target).cursor() as cur:
         cur.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            (f"{RAW_SCHEMA}.{api_response.name}", len(responses)),
+            (f"{RAW_SCHEMA}.{api_response.name}", count),
         )
-        ids = [int(row[0]) for row in cur.fetchall()]
-        statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
-            sql.Identifier(RAW_SCHEMA),
-            sql.Identifier(api_response.name),
-            sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
-        )
-        with cur.copy(statement) as copy:
-            for archive_id, r in zip(ids, responses, strict=True):
-                copy.write_row(
-                    (
-                        archive_id,
-                        r.account_id,
-                        r.endpoint,
-                        r.begin,
-                        r.end,
-                        r.fetched_at,
-                        run_id,
-                        Jsonb(r.body, dumps=orjson.dumps),
-                    )
+        return [int(row[0]) for row in cur.fetchall()]
+
+
+def write_archive(
+    target: sa.Engine | sa.Connection,
+    ids: Sequence[int],
+    responses: Sequence[RawResponse],
+    run_id: str | None,
+) -> None:
+    """COPY `responses` into the archive under the reserved `ids`."""
+    if isinstance(target, sa.Engine):
+        with target.begin() as conn:
+            write_archive(conn, ids, responses, run_id)
+        return
+    if not responses:
+        return
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+        sql.Identifier(RAW_SCHEMA),
+        sql.Identifier(api_response.name),
+        sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
+    )
+    with driver_connection(target).cursor() as cur, cur.copy(statement) as copy:
+        for archive_id, r in zip(ids, responses, strict=True):
+            copy.write_row(
+                (
+                    archive_id,
+                    r.account_id,
+                    r.endpoint,
+                    r.begin,
+                    r.end,
+                    r.fetched_at,
+                    run_id,
+                    Jsonb(r.body, dumps=orjson.dumps),
                 )
-    return ids
+            )
 
 
 def iter_archived(

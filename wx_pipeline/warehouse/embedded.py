@@ -8,6 +8,7 @@ only; the URL carries the socket directory as `?host=`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import subprocess
@@ -64,6 +65,9 @@ def start_embedded(home: Path) -> str:
         raise EmbeddedWarehouseError(
             f"could not start the embedded PostgreSQL in {pgdata} ({exc}); see {pgdata / 'log'}"
         ) from exc
+    # The server outlives this process by design, so pgserver's exit hook has nothing to do;
+    # left registered it fails noisily at exit once stop_embedded() has dropped the handle.
+    atexit.unregister(server._cleanup)
     return ensure_database(server.get_uri(), DATABASE)
 
 
