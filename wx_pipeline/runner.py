@@ -168,6 +168,9 @@ def run_pipeline(
         # Entered, the instance is also the one definitions load against (Dagster looks
         # its state storage up from context).
         with dg.DagsterInstance.get() as instance:
+            # dagster-postgres otherwise opens a connection per event write and query: ~3 s
+            # of a year's run. A long-lived process may hold a small pool, as the UI does.
+            instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
             for job_name, tags in _run_plan(first, last):
                 job = defs.resolve_job_def(job_name)
                 selected = _selection(defs, job, groups)
