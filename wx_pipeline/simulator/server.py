@@ -41,6 +41,9 @@ class SimulatorServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
+        # Listening from here on: a client that connects before uvicorn runs (e.g. right after
+        # the CLI printed the URL) waits in the backlog instead of being refused.
+        self._socket.listen(2048)
         self.host, self.port = self._socket.getsockname()[:2]
         self._server = uvicorn.Server(
             uvicorn.Config(
