@@ -321,7 +321,10 @@ def print_summary(summary: RunSummary) -> None:
     if summary.metrics:
         metrics = Table(title="Key metrics (from the analytics marts)")
         for i, heading in enumerate(METRICS):
-            metrics.add_column(heading, justify="left" if i == 0 else "right")
+            if i == 0:  # app ids are what users search for: never cut them
+                metrics.add_column(heading, no_wrap=True, min_width=18)
+            else:
+                metrics.add_column(heading, justify="right")
         for row in summary.metrics:
             metrics.add_row(*row.values())
         console.print(metrics)
