@@ -46,7 +46,7 @@ test: lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy wx_pipeline wx_pipeline_tests
+	$(BIN)/mypy wx_pipeline wx_pipeline_tests bench
 
 fmt: install
 	$(BIN)/ruff format .
