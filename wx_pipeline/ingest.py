@@ -103,12 +103,13 @@ def ingest(
     step = progress or (lambda phase, done, total: None)
 
     started = time.perf_counter()
-    step("fetch", 0, 1)
-    fetched = client.fetch_many_sync([(a, e, first, last) for a in accounts for e in endpoints])
+    fetched = client.fetch_many_sync(
+        [(a, e, first, last) for a in accounts for e in endpoints],
+        on_progress=lambda done, total: step("fetch", done, total),
+    )
     report.calls_made = fetched.calls_made
     report.minimum_calls = fetched.minimum_calls
     report.fetch_seconds = time.perf_counter() - started
-    step("fetch", 1, 1)
 
     complete: list[JobResult] = []
     for result in fetched.results:

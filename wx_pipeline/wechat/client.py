@@ -70,6 +70,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
+#: Told (windows fetched, windows planned) as ``fetch_many`` advances.
+OnProgress = Callable[[int, int], None]
 
 #: Datacube answers are small; a call slower than this is stuck rather than busy.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0, pool=60.0)
@@ -309,15 +311,26 @@ class DatacubeClient:
         return result.responses
 
     async def fetch_many(
-        self, jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job]
+        self,
+        jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job],
+        on_progress: OnProgress | None = None,
     ) -> FetchReport:
         """Run every job concurrently; each job's error stays in its result."""
         started, calls_before = time.perf_counter(), self.calls.total()
         normalized = [
             j if isinstance(j, Job) else Job(j[0], self.endpoint(j[1]), j[2], j[3]) for j in jobs
         ]
+        planned = sum(len(self.plan(j.endpoint, j.start, j.end)) for j in normalized)
+        fetched = 0
+
+        def window_done() -> None:
+            nonlocal fetched
+            fetched += 1
+            if on_progress is not None:
+                on_progress(fetched, planned)
+
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._run_job(job)) for job in normalized]
+            tasks = [group.create_task(self._run_job(job, window_done)) for job in normalized]
         return FetchReport(
             results=[t.result() for t in tasks],
             calls_made=self.calls.total() - calls_before,
@@ -331,10 +344,12 @@ class DatacubeClient:
         return asyncio.run(self._closing(self.fetch(account, endpoint, start, end)))
 
     def fetch_many_sync(
-        self, jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job]
+        self,
+        jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job],
+        on_progress: OnProgress | None = None,
     ) -> FetchReport:
         """``fetch_many`` for synchronous callers such as Dagster ops."""
-        return asyncio.run(self._closing(self.fetch_many(jobs)))
+        return asyncio.run(self._closing(self.fetch_many(jobs, on_progress)))
 
     async def _closing(self, work: Awaitable[T]) -> T:
         try:
@@ -373,7 +388,7 @@ class DatacubeClient:
         self._session = session
         return session
 
-    async def _run_job(self, job: Job) -> JobResult:
+    async def _run_job(self, job: Job, window_done: Callable[[], None] | None = None) -> JobResult:
         windows = self.plan(job.endpoint, job.start, job.end)
         result = JobResult(job, windows, responses=[])
         got: dict[int, RawResponse] = {}
@@ -386,6 +401,8 @@ class DatacubeClient:
                 return
             try:
                 got[index] = await self._fetch_window(job.account, job.endpoint, window, stop)
+                if window_done is not None:
+                    window_done()
             except _JobStopped:
                 pass
             except TransientError as exc:

@@ -182,3 +182,19 @@ def test_slow_answers_time_out_and_are_retried(make_client: ClientFactory) -> No
     assert client.calls.total() == 2
     assert "timed out" in str(info.value)
     assert info.value.attempts == 2
+
+
+def test_progress_counts_every_window_up_to_the_plan(make_client: ClientFactory) -> None:
+    account = SimAccount(app_id="wxprogress0000001", secret="p" * 32, name="P", followers=2_000)
+    with run_in_thread(SimulatorConfig(seed=3, now=NOW, accounts=[account])) as sim:
+        client = make_client(sim.base_url, [as_account(account)])
+        seen: list[tuple[int, int]] = []
+        jobs = [
+            (as_account(account), name, *FIVE_WEEKS)
+            for name in ("getusersummary", "getinterfacesummaryhour")
+        ]
+        report = client.fetch_many_sync(jobs, on_progress=lambda d, t: seen.append((d, t)))
+    planned = report.minimum_calls
+    assert planned == 5 + 35
+    assert [done for done, _ in seen] == list(range(1, planned + 1))
+    assert {total for _, total in seen} == {planned}
