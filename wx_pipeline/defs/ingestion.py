@@ -129,12 +129,13 @@ def _check_results(group: IngestionGroup, report: IngestReport) -> list[dg.Asset
 def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsDefinition:
     """The asset that fetches and loads ``group`` for the run's partition range."""
     key = group.key
+    partitions = partitions_for(group.period, start_date)
 
     @dg.asset(
         key=key,
         group_name=group.family.value,
         description=_description(group),
-        partitions_def=partitions_for(group.period, start_date),
+        partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
         kinds={"python", "postgres"},
@@ -144,13 +145,19 @@ def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsD
             "tables": ", ".join(group.tables),
         },
         check_specs=[
+            # Partitioned like the asset: a one-partition run (the nightly one) records its
+            # result on that partition; a range run records one result for the range.
             dg.AssetCheckSpec(
                 "no_schema_drift",
                 asset=key,
                 description="The API sent no fields the registry does not know (kept raw).",
+                partitions_def=partitions,
             ),
             dg.AssetCheckSpec(
-                "not_empty", asset=key, description="The window loaded at least one row."
+                "not_empty",
+                asset=key,
+                description="The window loaded at least one row.",
+                partitions_def=partitions,
             ),
         ],
     )
