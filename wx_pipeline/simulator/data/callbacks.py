@@ -3,7 +3,6 @@ hours (max_time_cost: the maximum)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +12,7 @@ from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     HOURS,
     MSG_PROFILE,
+    DayCache,
     IntArray,
     poisson,
     rng,
@@ -32,14 +32,12 @@ class CallbackHours:
 class CallbackModel:
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._days: dict[tuple[str, date], CallbackHours] = {}
-        self._lock = threading.Lock()
+        self._days: DayCache[CallbackHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> CallbackHours:
-        key = (account.app_id, day)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
+        return self._days.get(account, day, self._generate)
+
+    def _generate(self, account: SimAccount, day: date) -> CallbackHours:
         gen = rng(self._seed, account.app_id, day, "callbacks")
         daily = size_at(account, day) * 0.025 * weekday_factor(day, 0.85)
         shape = MSG_PROFILE * gen.uniform(0.8, 1.2, HOURS)
@@ -52,9 +50,4 @@ class CallbackModel:
         peak = np.where(
             count > 1, np.minimum(np.maximum(slowest, total // np.maximum(count, 1)), total), total
         )
-        result = CallbackHours(count, fail, total, peak.astype(np.int64))
-        with self._lock:
-            if len(self._days) > 50_000:
-                self._days.clear()
-            self._days[key] = result
-        return result
+        return CallbackHours(count, fail, total, peak.astype(np.int64))

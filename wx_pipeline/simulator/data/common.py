@@ -4,8 +4,10 @@ the daily/hourly activity shapes every family uses."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,11 +17,34 @@ from wx_pipeline.wechat.endpoints import DATA_START
 
 IntArray = NDArray[Any]
 FloatArray = NDArray[Any]
+T = TypeVar("T")
 
 HOURS = 24
 #: The day an account reaches its nominal ``followers``; it started at 30% of it on DATA_START.
 NOMINAL_DAY = date(2025, 12, 1)
 _GROWTH_DAYS = (NOMINAL_DAY - DATA_START).days
+
+
+class DayCache(Generic[T]):
+    """A model's results per (app id, day): each day is generated once, memory stays bounded."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, date], T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account: SimAccount, day: date, make: Callable[[SimAccount, date], T]) -> T:
+        key = (account.app_id, day)
+        cached = self._items.get(key)
+        if cached is not None:
+            return cached
+        result = make(account, day)
+        with self._lock:
+            if len(self._items) > self.LIMIT:
+                self._items.clear()
+            self._items[key] = result
+        return result
 
 
 def stable_seed(*parts: object) -> int:

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from wx_pipeline.simulator.config import SimAccount
-from wx_pipeline.simulator.data.common import rng, size_at, split, weekday_factor
+from wx_pipeline.simulator.data.common import DayCache, rng, size_at, split, weekday_factor
 from wx_pipeline.wechat.endpoints import DATA_START
 
 Gains = dict[int, tuple[int, int]]  # user_source -> (new_user, cancel_user)
@@ -32,16 +32,15 @@ def _sources(day: date) -> dict[int, float]:
 class FollowerModel:
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._lock = threading.Lock()
-        self._days: dict[tuple[str, date], Gains] = {}
+        self._lock = threading.Lock()  # guards the running totals
+        self._days: DayCache[Gains] = DayCache()
         self._cumulative: dict[str, list[int]] = {}  # app id -> totals from DATA_START - 1 on
 
     def gains(self, account: SimAccount, day: date) -> Gains:
         """Final gains and losses of ``day`` per source; sources with no activity absent."""
-        key = (account.app_id, day)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
+        return self._days.get(account, day, self._split)
+
+    def _split(self, account: SimAccount, day: date) -> Gains:
         gen, new_total, cancel_total = self._totals(account, day)
         sources = _sources(day)
         base = np.array(list(sources.values()))
@@ -52,11 +51,7 @@ class FollowerModel:
             for code, n, c in zip(sources, new, cancel, strict=True)
             if n or c
         }
-        result = dict(sorted(out.items()))
-        if len(self._days) > 50_000:
-            self._days.clear()
-        self._days[key] = result
-        return result
+        return dict(sorted(out.items()))
 
     def _totals(self, account: SimAccount, day: date) -> tuple[np.random.Generator, int, int]:
         """The day's generator and its total gains and losses, before the split by source."""

@@ -3,7 +3,6 @@ senders by how many messages they sent. Days are sums of hours; weeks and months
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +12,7 @@ from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     HOURS,
     MSG_PROFILE,
+    DayCache,
     IntArray,
     poisson,
     rng,
@@ -40,14 +40,12 @@ class MessageHours:
 class MessageModel:
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._days: dict[tuple[str, date], MessageHours] = {}
-        self._lock = threading.Lock()
+        self._days: DayCache[MessageHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> MessageHours:
-        key = (account.app_id, day)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
+        return self._days.get(account, day, self._generate)
+
+    def _generate(self, account: SimAccount, day: date) -> MessageHours:
         gen = rng(self._seed, account.app_id, day, "messages")
         scale = size_at(account, day) * 0.002 * weekday_factor(day, 1.15)
         weights = np.array([_TYPE_WEIGHTS[t] for t in MSG_TYPES])
@@ -56,12 +54,7 @@ class MessageModel:
         hour_w = MSG_PROFILE * gen.uniform(0.75, 1.25, (len(MSG_TYPES), HOURS))
         hu, hc = split_pair(day_users, day_counts, hour_w)
         bucket_w = np.array(list(_BUCKET_WEIGHTS.values())) * gen.uniform(0.8, 1.2, len(BUCKETS))
-        result = MessageHours(users=hu.T.copy(), counts=hc.T.copy(), bucket_weights=bucket_w)
-        with self._lock:
-            if len(self._days) > 50_000:
-                self._days.clear()
-            self._days[key] = result
-        return result
+        return MessageHours(users=hu.T.copy(), counts=hc.T.copy(), bucket_weights=bucket_w)
 
     @staticmethod
     def distribution(hours: MessageHours, upto: int = HOURS) -> dict[int, int]:

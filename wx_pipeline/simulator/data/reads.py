@@ -7,7 +7,6 @@ the share scenes split the hourly share totals, so both families agree with each
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +17,7 @@ from wx_pipeline.simulator.data.articles import COL, LIFETIME, N_COLS, SC, SU, A
 from wx_pipeline.simulator.data.common import (
     HOURS,
     READ_PROFILE,
+    DayCache,
     IntArray,
     rng,
     size_at,
@@ -47,20 +47,10 @@ class ReadModel:
     def __init__(self, seed: int, articles: ArticleModel) -> None:
         self._seed = seed
         self._articles = articles
-        self._days: dict[tuple[str, date], ReadHours] = {}
-        self._lock = threading.Lock()
+        self._days: DayCache[ReadHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> ReadHours:
-        key = (account.app_id, day)
-        cached = self._days.get(key)
-        if cached is not None:
-            return cached
-        result = self._generate(account, day)
-        with self._lock:
-            if len(self._days) > 50_000:
-                self._days.clear()
-            self._days[key] = result
-        return result
+        return self._days.get(account, day, self._generate)
 
     def _generate(self, account: SimAccount, day: date) -> ReadHours:
         gen = rng(self._seed, account.app_id, day, "reads")
