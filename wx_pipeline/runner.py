@@ -239,21 +239,15 @@ def _fmt(value: Any) -> str:
 
 def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
     """(job, tags) for the daily range and the whole weeks/months inside it."""
+    from wx_pipeline.defs.partitions import range_tags
     from wx_pipeline.wechat.endpoints import Period, period_end, period_starts
 
-    plan = [("daily", _range_tags(first.isoformat(), last.isoformat()))]
+    plan = [("daily", range_tags(first, last))]
     for job, period in (("weekly", Period.WEEK), ("monthly", Period.MONTH)):
         starts = [s for s in period_starts(period, first, last) if period_end(period, s) <= last]
         if starts:
-            plan.append((job, _range_tags(starts[0].isoformat(), starts[-1].isoformat())))
+            plan.append((job, range_tags(starts[0], starts[-1])))
     return plan
-
-
-def _range_tags(start: str, end: str) -> dict[str, str]:
-    return {
-        "dagster/asset_partition_range_start": start,
-        "dagster/asset_partition_range_end": end,
-    }
 
 
 def _selection(defs: Any, job: Any, groups: Sequence[str]) -> Any:

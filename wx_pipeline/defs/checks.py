@@ -9,7 +9,7 @@ the check's metadata, so a backfill of a year is checked without a step per part
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from wx_pipeline.defs.ingestion import IngestionGroup
+from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.wechat.codes import ALL_SOURCES
@@ -126,13 +127,9 @@ def sql_checks(groups: Sequence[IngestionGroup]) -> list[SqlCheck]:
 
 def _window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
     """The Beijing dates of the run's partition (range), or the last days when unpartitioned."""
-    tags = context.run.tags
-    start = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
-    end = tags.get("dagster/asset_partition_range_end") or start
-    if start and end and len(start) == 10 and len(end) == 10:
-        return date.fromisoformat(start), date.fromisoformat(end)
-    from datetime import datetime
-
+    window = run_window(context.run.tags)
+    if window is not None:
+        return window
     yesterday = datetime.now(BEIJING).date() - timedelta(days=1)
     return yesterday - timedelta(days=_DEFAULT_DAYS - 1), yesterday
 

@@ -11,7 +11,6 @@ and a backfill rebuilds its range once. The manifest is prepared ahead by ``dbt 
 import importlib.metadata
 import os
 from collections.abc import Iterator, Mapping
-from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -33,11 +32,10 @@ from wx_pipeline.dbt_project import (
     dbt_executable,
     window_args,
 )
+from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
 
 GROUP = "analytics"
-_RANGE_START = "dagster/asset_partition_range_start"
-_RANGE_END = "dagster/asset_partition_range_end"
 
 
 class WechatDbtTranslator(DagsterDbtTranslator):
@@ -60,15 +58,6 @@ class WechatDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return GROUP
-
-
-def run_window(tags: Mapping[str, str]) -> tuple[date, date] | None:
-    """The Beijing dates a run covers, from its partition tags (None: no partition)."""
-    start = tags.get(_RANGE_START) or tags.get("dagster/partition")
-    end = tags.get(_RANGE_END) or start
-    if not start or not end:
-        return None
-    return date.fromisoformat(start), date.fromisoformat(end)
 
 
 class VenvDbtCliResource(DbtCliResource):

@@ -168,17 +168,17 @@ def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsD
         first, last = window_dates(context)
         only = context.run.tags.get(ENDPOINTS_TAG)
         endpoints = [e for e in group.endpoints if only is None or e.name in only.split(",")]
-        with wechat.client() as client:
-            report = ingest(
-                client,
-                warehouse.engine(),
-                endpoints,
-                client.accounts,
-                first,
-                last,
-                run_id=context.run_id,
-                progress=partial(progress.report, group.name),
-            )
+        client = wechat.client()
+        report = ingest(
+            client,
+            warehouse.engine(),
+            endpoints,
+            client.accounts,
+            first,
+            last,
+            run_id=context.run_id,
+            progress=partial(progress.report, group.name),
+        )
         for name in sorted(report.retired):
             context.log.warning(f"{name} is retired (47009): skipped, not a failure")
         if report.failures:

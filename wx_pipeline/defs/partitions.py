@@ -6,6 +6,7 @@ which is also the newest data the API serves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import cache
 
@@ -14,6 +15,10 @@ import dagster as dg
 from wx_pipeline.wechat.endpoints import Period, period_start
 
 TIMEZONE = "Asia/Shanghai"
+#: The run tags Dagster reads a partition range run from (single_run backfills set them too).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 @cache
@@ -36,3 +41,21 @@ def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
     """First and last Beijing date covered by the run's partition (range), inclusive."""
     window = context.partition_time_window
     return window.start.date(), window.end.date() - timedelta(days=1)
+
+
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """Run tags that make a run cover the partitions from ``first`` to ``last``."""
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+
+
+def run_window(tags: Mapping[str, str]) -> tuple[date, date] | None:
+    """The dates a run's partition (range) starts on, from its tags; None when unpartitioned.
+
+    For the unpartitioned steps of a partitioned run (dbt, the reconciliations), which have no
+    partition context of their own.
+    """
+    start = tags.get(RANGE_START_TAG) or tags.get(PARTITION_TAG)
+    end = tags.get(RANGE_END_TAG) or start
+    if not start or not end:
+        return None
+    return date.fromisoformat(start), date.fromisoformat(end)

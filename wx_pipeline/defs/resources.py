@@ -9,8 +9,7 @@ name, never its value.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from functools import cache
 
 import dagster as dg
@@ -58,24 +57,14 @@ class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             return load_settings(app_id=self.app_id, app_secret=SecretStr(self.app_secret))
         return get_settings()
 
-    def uses_simulator(self) -> bool:
-        return self.settings().uses_simulator
-
-    def accounts(self) -> list[Account]:
-        settings = self.settings()
-        if settings.uses_simulator:
-            return _simulator(self.simulator_seed)[1]
-        return settings.accounts()
-
-    @contextmanager
-    def client(self) -> Iterator[DatacubeClient]:
-        """A client for this run's accounts (the simulator's when nothing is configured)."""
+    def client(self) -> DatacubeClient:
+        """A client for this run's accounts (the simulator's when nothing is configured); its
+        sync fetches close their connections themselves."""
         settings = self.settings()
         if settings.uses_simulator:
             base_url, accounts = _simulator(self.simulator_seed)
-            yield DatacubeClient.from_settings(settings, base_url=base_url, accounts=accounts)
-        else:
-            yield DatacubeClient.from_settings(settings)
+            return DatacubeClient.from_settings(settings, base_url=base_url, accounts=accounts)
+        return DatacubeClient.from_settings(settings)
 
 
 @cache

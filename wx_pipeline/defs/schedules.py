@@ -16,11 +16,8 @@ from dagster._core.definitions.partitions.partitioned_schedule import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from wx_pipeline.defs.ingestion import ENDPOINTS_TAG, IngestionGroup
-from wx_pipeline.defs.partitions import TIMEZONE
+from wx_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TIMEZONE
 from wx_pipeline.wechat.endpoints import Period
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def _groups(groups: Sequence[IngestionGroup], period: Period) -> list[dg.AssetKey]:
