@@ -1,4 +1,4 @@
-"""Simulator truth loaded into a warehouse, for the dbt tests and benchmarks.
+"""Simulator truth loaded into a warehouse, for the dbt and end-to-end tests.
 
 The simulator's truth API gives exactly the items each endpoint returns for a day (week and
 month endpoints: the period start); wrapped as raw responses they go through the warehouse's

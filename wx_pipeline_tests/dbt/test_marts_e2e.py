@@ -24,7 +24,7 @@ from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.codes import ALL_SOURCES
 from wx_pipeline.wechat.endpoints import TABLES, V2025_START
-from wx_pipeline_tests.dbt.simdata import load_responses, truth_responses
+from wx_pipeline_tests.simtruth import load_responses, truth_responses
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from wx_pipeline.settings import BEIJING, get_settings, load_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.normalize import empty_frame, normalize_many
-from wx_pipeline.wechat.endpoints import ENDPOINTS, TABLES
-from wx_pipeline_tests.dbt.simdata import truth_responses
+from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, TABLES, period_end
+from wx_pipeline_tests.simtruth import truth_responses
 
 pytestmark = pytest.mark.slow
 
@@ -108,8 +108,6 @@ def _expected(p: Pipeline) -> dict[str, pd.DataFrame]:
 
 
 def _period_ends_by(endpoint: str, start: date, last: date) -> bool:
-    from wx_pipeline.wechat.endpoints import BY_NAME, period_end
-
     return period_end(BY_NAME[endpoint].period, start) <= last
 
 
