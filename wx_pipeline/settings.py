@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -57,7 +57,13 @@ _EXPECTED: dict[str, str] = {
     "api_concurrency": "a positive integer",
     "daily_budget": "a positive integer",
     "token_mode": "'stable' or 'token'",
+    "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
+    "data_ready_time": "a Beijing time of day HH:MM between 00:00 and 20:00",
 }
+#: When WeChat's data for a day is final, on the next day (Beijing), unless WX_DATA_READY_TIME says.
+DEFAULT_DATA_READY_TIME = time(8, 0)
+#: The latest ready time accepted: the schedules run up to 2 hours after it, the same day.
+LATEST_DATA_READY_TIME = time(20, 0)
 _SECRET_FIELDS = frozenset({"app_secret"})
 
 
@@ -111,6 +117,9 @@ class Settings(BaseSettings):
     api_concurrency: int = Field(default=4, ge=1)
     daily_budget: int | None = Field(default=None, ge=1)
     token_mode: Literal["stable", "token"] = "stable"
+    #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.
+    now: datetime | None = None
+    data_ready_time: time = DEFAULT_DATA_READY_TIME
 
     _accounts: tuple[Account, ...] = PrivateAttr(default=())
 
@@ -153,6 +162,40 @@ class Settings(BaseSettings):
     def _not_before_datacube(cls, value: date) -> date:
         if value < EARLIEST_START_DATE:
             raise ValueError("too early")
+        return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _parse_now(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError("not a time") from exc
+        # A time without an offset is Beijing time, like every date the pipeline handles.
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)
+
+    @field_validator("now", mode="after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("no time zone")
+        return value.astimezone(BEIJING) if value is not None else None
+
+    @field_validator("data_ready_time", mode="before")
+    @classmethod
+    def _parse_ready_time(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+            raise ValueError("not HH:MM")
+        return value
+
+    @field_validator("data_ready_time", mode="after")
+    @classmethod
+    def _ready_time_in_day(cls, value: time) -> time:
+        if value > LATEST_DATA_READY_TIME or value.second or value.microsecond:
+            raise ValueError("out of range")
         return value
 
     @field_validator("span_overrides", mode="before")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -54,6 +54,20 @@ def test_values_are_parsed(wx_env: pytest.MonkeyPatch) -> None:
     assert not settings.uses_simulator
 
 
+def test_clock_settings(wx_env: pytest.MonkeyPatch) -> None:
+    wx_env.setenv("WX_NOW", "2026-03-18T03:00:00+00:00")
+    wx_env.setenv("WX_DATA_READY_TIME", "09:30")
+    settings = load_settings()
+    assert settings.now == datetime(2026, 3, 18, 11, 0, tzinfo=BEIJING)
+    assert settings.data_ready_time == time(9, 30)
+    wx_env.setenv("WX_NOW", "2026-03-18 03:00")  # no offset: Beijing time
+    assert load_settings().now == datetime(2026, 3, 18, 3, 0, tzinfo=BEIJING)
+    wx_env.delenv("WX_NOW")
+    wx_env.delenv("WX_DATA_READY_TIME")
+    assert load_settings().now is None
+    assert load_settings().data_ready_time == time(8, 0)
+
+
 def test_empty_value_means_unset(wx_env: pytest.MonkeyPatch) -> None:
     wx_env.setenv("WX_WAREHOUSE_URL", "")
     assert load_settings().warehouse_url is None
@@ -74,6 +88,10 @@ def test_empty_value_means_unset(wx_env: pytest.MonkeyPatch) -> None:
         ("WX_DAILY_BUDGET", "-1", "expected a positive integer"),
         ("WX_TOKEN_MODE", "oauth", "expected 'stable' or 'token'"),
         ("WX_ACCOUNTS_FILE", "/does/not/exist.yaml", "expected a path to an existing YAML file"),
+        ("WX_NOW", "yesterday", "expected a Beijing time 'YYYY-MM-DD HH:MM'"),
+        ("WX_DATA_READY_TIME", "8", "expected a Beijing time of day HH:MM"),
+        ("WX_DATA_READY_TIME", "21:00", "between 00:00 and 20:00"),
+        ("WX_DATA_READY_TIME", "25:00", "between 00:00 and 20:00"),
     ],
 )
 def test_bad_value_is_one_line_naming_the_variable(
