@@ -101,7 +101,10 @@ def psql(args: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First Beijing day (YYYY-MM-DD).")
 @click.option(
-    "--end", type=click.DateTime(["%Y-%m-%d"]), help="Last Beijing day (default: yesterday)."
+    "--end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last Beijing day (default: the newest final day; a day is final from "
+    "WX_DATA_READY_TIME, 08:00 Beijing, on the next day).",
 )
 @click.option(
     "--days",
@@ -121,12 +124,14 @@ def run(start: Any, end: Any, days: int, groups: tuple[str, ...]) -> None:
     """Migrate, fetch and load a date range for every account, build the marts, summarise."""
     from datetime import timedelta
 
+    from wx_pipeline.clock import newest_final
     from wx_pipeline.progress import live_progress
-    from wx_pipeline.runner import print_summary, run_pipeline, yesterday
+    from wx_pipeline.runner import check_range, print_summary, run_pipeline
 
     settings = get_settings()
-    last = end.date() if end is not None else yesterday()
+    last = end.date() if end is not None else newest_final(settings)
     first = start.date() if start is not None else last - timedelta(days=days - 1)
+    check_range(settings, first, last)
     with live_progress():
         summary = run_pipeline(settings, first, last, groups)
     print_summary(summary)

@@ -29,6 +29,7 @@ from typing import Any, Final
 import yaml
 from sqlalchemy.engine import make_url
 
+from wx_pipeline import clock
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.wechat import codes
 from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, Grain, Table
@@ -78,6 +79,8 @@ def dbt_env(url: str | None) -> dict[str, str]:
         "DBT_ENV_SECRET_WX_DBT_PASSWORD": "",
         "WX_DBT_DBNAME": "wx",
         "WX_DBT_SSLMODE": "prefer",
+        # Models that need "the newest day" (dim_date) follow the pipeline's rule and clock.
+        "WX_DBT_NEWEST_FINAL_DAY": clock.newest_final().isoformat(),
     }
     if url is None:
         return env

@@ -24,7 +24,9 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster shows, derived from the registry and the ``WX_*`` settings."""
     groups = ingestion_groups(list(registry(settings.span_overrides).values()))
-    ingestion = [build_ingestion_asset(g, settings.start_date) for g in groups]
+    ingestion = [
+        build_ingestion_asset(g, settings.start_date, settings.data_ready_time) for g in groups
+    ]
     if not MANIFEST_PATH.exists():  # normally prepared by `make install`; a fresh checkout once
         prepare_manifest()
     dbt = build_dbt_assets(asset_key_by_table(groups))
@@ -33,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*ingestion, dbt],
         asset_checks=[build_reconciliation_checks(groups)],
         jobs=list(jobs.values()),
-        schedules=build_schedules(jobs, groups),
+        schedules=build_schedules(jobs, groups, settings.data_ready_time),
         resources={
             "wechat": WeChatApiResource(
                 app_id=settings.app_id,

@@ -17,14 +17,15 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from wx_pipeline import clock
 from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import BEIJING, Settings
+from wx_pipeline.settings import Settings
 
 #: Events per write to the instance's event log; measured in bench/backfill.py.
 EVENT_BATCH_SIZE = 1000
@@ -112,11 +113,6 @@ def _workspace_file() -> Path:
     raise WxUserError("workspace.yaml not found: run from the wx-pipeline checkout")
 
 
-def yesterday() -> date:
-    """The newest Beijing day the API has data for."""
-    return datetime.now(BEIJING).date() - timedelta(days=1)
-
-
 @dataclass
 class RunSummary:
     """What ``wx-pipeline run`` prints: per asset rows and API calls, and the run's timing."""
@@ -144,6 +140,16 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def check_range(settings: Settings, first: date, last: date) -> None:
+    """Refuse a range that cannot be run, with one line (before anything starts)."""
+    if first > last:
+        raise WxUserError(f"--start {first} is after --end {last}")
+    if first < settings.start_date:
+        raise WxUserError(f"--start {first} is before WX_START_DATE ({settings.start_date})")
+    # Refused rather than loaded provisionally: a partial day would look like a real drop.
+    clock.require_final(last, clock.now(settings), settings.data_ready_time)
+
+
 def run_pipeline(
     settings: Settings,
     first: date,
@@ -157,10 +163,7 @@ def run_pipeline(
     from wx_pipeline.definitions import build_definitions
     from wx_pipeline.warehouse.embedded import warehouse_url
 
-    if first > last:
-        raise WxUserError(f"--start {first} is after --end {last}")
-    if first < settings.start_date:
-        raise WxUserError(f"--start {first} is before WX_START_DATE ({settings.start_date})")
+    check_range(settings, first, last)
     started = time.perf_counter()
     summary = RunSummary(first, last)
     with _env(prepare_instance(settings)):

@@ -9,17 +9,17 @@ the check's metadata, so a backfill of a year is checked without a step per part
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from wx_pipeline.clock import newest_final
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.wechat.codes import ALL_SOURCES
 from wx_pipeline.wechat.endpoints import Agg, Endpoint, Table
 
@@ -126,12 +126,13 @@ def sql_checks(groups: Sequence[IngestionGroup]) -> list[SqlCheck]:
 
 
 def _window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
-    """The Beijing dates of the run's partition (range), or the last days when unpartitioned."""
+    """The Beijing dates of the run's partition (range), or the last final days when
+    unpartitioned."""
     window = run_window(context.run.tags)
     if window is not None:
         return window
-    yesterday = datetime.now(BEIJING).date() - timedelta(days=1)
-    return yesterday - timedelta(days=_DEFAULT_DAYS - 1), yesterday
+    last = newest_final()
+    return last - timedelta(days=_DEFAULT_DAYS - 1), last
 
 
 def build_reconciliation_checks(groups: Sequence[IngestionGroup]) -> dg.AssetChecksDefinition:

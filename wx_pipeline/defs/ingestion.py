@@ -16,12 +16,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from datetime import time as day_time
 from functools import partial
 from typing import Any
 
 import dagster as dg
 
 from wx_pipeline import progress
+from wx_pipeline.clock import NotFinalError, require_final
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.ingest import IngestReport, ingest
@@ -98,8 +100,8 @@ def _metadata(report: IngestReport, seconds: float) -> dict[str, Any]:
     meta.update({f"rows/{table}": n for table, n in sorted(report.rows.items())})
     if report.retired:
         meta["retired_endpoints"] = ", ".join(sorted(report.retired))
-    if report.delayed:  # not final yet: the late-data refresh pulls these again
-        meta["is_delay_days"] = len(report.delayed)
+    if report.not_final:  # cumulative totals after the newest final day: not loaded
+        meta["not_final_entries_skipped"] = report.not_final
     return meta
 
 
@@ -126,10 +128,12 @@ def _check_results(group: IngestionGroup, report: IngestReport) -> list[dg.Asset
     ]
 
 
-def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsDefinition:
+def build_ingestion_asset(
+    group: IngestionGroup, start_date: date, ready: day_time
+) -> dg.AssetsDefinition:
     """The asset that fetches and loads ``group`` for the run's partition range."""
     key = group.key
-    partitions = partitions_for(group.period, start_date)
+    partitions = partitions_for(group.period, start_date, ready)
 
     @dg.asset(
         key=key,
@@ -169,6 +173,12 @@ def build_ingestion_asset(group: IngestionGroup, start_date: date) -> dg.AssetsD
         only = context.run.tags.get(ENDPOINTS_TAG)
         endpoints = [e for e in group.endpoints if only is None or e.name in only.split(",")]
         client = wechat.client()
+        try:
+            # The partitions end at the newest final day; a launch past it (a pinned clock, a
+            # changed WX_DATA_READY_TIME) is refused like `wx-pipeline run` refuses it.
+            require_final(last, client.now(), client.ready_time)
+        except NotFinalError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         report = ingest(
             client,
             warehouse.engine(),

@@ -1,13 +1,16 @@
 """Partitions of the ingestion assets: Beijing days, Monday weeks and calendar months.
 
-The latest partition is always the last complete period (yesterday, last week, last month),
-which is also the newest data the API serves.
+Each partition's time window starts at the data-ready time (``WX_DATA_READY_TIME``, 08:00
+Beijing by default) of its first day, through Dagster's own ``hour_offset``/``minute_offset``:
+partition D spans [D 08:00, D+1 08:00), so Dagster considers it complete exactly when the
+final-day rule of ``wx_pipeline/clock.py`` makes D final. The newest partition of every asset
+(day, week, month) is therefore always the newest final one; its key is still the plain date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import cache
 
 import dagster as dg
@@ -22,19 +25,29 @@ PARTITION_TAG = "dagster/partition"
 
 
 @cache
-def partitions_for(period: Period, first: date) -> dg.TimeWindowPartitionsDefinition:
-    """The partitions of a ``period`` asset whose data starts on ``first``."""
+def partitions_for(period: Period, first: date, ready: time) -> dg.TimeWindowPartitionsDefinition:
+    """The partitions of a ``period`` asset whose data starts on ``first``; a partition is
+    complete at ``ready`` (Beijing) on the day after its last day."""
+    hour, minute = ready.hour, ready.minute
     if period is Period.WEEK:
         monday = period_start(Period.WEEK, first)
         start = monday if monday == first else monday + timedelta(days=7)
         return dg.WeeklyPartitionsDefinition(
-            start_date=start.isoformat(), day_offset=1, timezone=TIMEZONE
+            start_date=start.isoformat(),
+            day_offset=1,
+            hour_offset=hour,
+            minute_offset=minute,
+            timezone=TIMEZONE,
         )
     if period is Period.MONTH:
         month = period_start(Period.MONTH, first)
         start = month if month == first else (month + timedelta(days=32)).replace(day=1)
-        return dg.MonthlyPartitionsDefinition(start_date=start.isoformat(), timezone=TIMEZONE)
-    return dg.DailyPartitionsDefinition(start_date=first.isoformat(), timezone=TIMEZONE)
+        return dg.MonthlyPartitionsDefinition(
+            start_date=start.isoformat(), hour_offset=hour, minute_offset=minute, timezone=TIMEZONE
+        )
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), hour_offset=hour, minute_offset=minute, timezone=TIMEZONE
+    )
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:

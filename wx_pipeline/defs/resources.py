@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import ExitStack
+from datetime import datetime
 from functools import cache
 
 import dagster as dg
@@ -22,22 +23,23 @@ from wx_pipeline.wechat.client import DatacubeClient
 # One simulator per process, shared by every asset of a run (started on first use).
 _simulator_lock = threading.Lock()
 _simulator_stack = ExitStack()
-_simulators: dict[int, tuple[str, list[Account]]] = {}
+_simulators: dict[tuple[int, datetime | None], tuple[str, list[Account]]] = {}
 
 
-def _simulator(seed: int) -> tuple[str, list[Account]]:
-    """Base URL and accounts of this process's simulator, started on first use."""
+def _simulator(seed: int, now: datetime | None) -> tuple[str, list[Account]]:
+    """Base URL and accounts of this process's simulator, started on first use; its clock
+    stands at ``now`` (the pipeline's pinned clock, WX_NOW) or follows the real time."""
     from wx_pipeline.simulator import SimulatorConfig, run_in_thread
 
     with _simulator_lock:
-        if seed not in _simulators:
-            sim = _simulator_stack.enter_context(run_in_thread(SimulatorConfig(seed=seed)))
+        if (seed, now) not in _simulators:
+            sim = _simulator_stack.enter_context(run_in_thread(SimulatorConfig(seed=seed, now=now)))
             accounts = [
                 Account(app_id=a.app_id, name=a.name, secret=SecretStr(a.secret))
                 for a in sim.accounts
             ]
-            _simulators[seed] = (sim.base_url, accounts)
-        return _simulators[seed]
+            _simulators[(seed, now)] = (sim.base_url, accounts)
+        return _simulators[(seed, now)]
 
 
 class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -62,7 +64,7 @@ class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         sync fetches close their connections themselves."""
         settings = self.settings()
         if settings.uses_simulator:
-            base_url, accounts = _simulator(self.simulator_seed)
+            base_url, accounts = _simulator(self.simulator_seed, settings.now)
             return DatacubeClient.from_settings(settings, base_url=base_url, accounts=accounts)
         return DatacubeClient.from_settings(settings)
 

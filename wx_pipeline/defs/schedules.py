@@ -1,13 +1,17 @@
 """Jobs and schedules: nightly, late-data refresh, weekly and monthly, all in Beijing time.
 
-Yesterday's data is final after 08:00 Beijing, so the nightly run starts at 08:30. The
-late-data refresh re-pulls the window in which the API still revises article data (the
-registry's ``revision_days``: 7 days for getarticletotal, 30 for getarticletotaldetail) and
-the 2025 endpoints that flag days ``is_delay``, which are always within that window.
+Times follow the data-ready time (``WX_DATA_READY_TIME``, 08:00 by default; see ``clock.py``):
+the nightly run starts 30 minutes after it and loads the newest final day (the newest partition:
+partitions complete at the ready time), weekly and monthly runs an hour and an hour and a half
+after it. The late-data refresh, two hours after it, pulls the endpoints WeChat revises late
+once more for the newest final day: every run of the cumulative article endpoints reaches back
+over the send dates whose totals still grow (the registry's ``revision_days``: 7 days for
+getarticletotal, 30 for getarticletotaldetail), and the 2025 endpoints flag unfinished days
+``is_delay``, which are never loaded.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time
 
 import dagster as dg
 from dagster._core.definitions.partitions.partitioned_schedule import (
@@ -15,8 +19,9 @@ from dagster._core.definitions.partitions.partitioned_schedule import (
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from wx_pipeline.clock import newest_final_day
 from wx_pipeline.defs.ingestion import ENDPOINTS_TAG, IngestionGroup
-from wx_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TIMEZONE
+from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.wechat.endpoints import Period
 
 
@@ -52,61 +57,70 @@ def build_jobs(
     }
 
 
-def revision_window_days(groups: Sequence[IngestionGroup]) -> int:
-    return max(e.revision_days for g in groups for e in g.endpoints)
+def _after(ready: time, minutes: int) -> tuple[int, int]:
+    """(hour, minute) ``minutes`` after ``ready``; settings keep ready <= 20:00, so the same day."""
+    total = ready.hour * 60 + ready.minute + minutes
+    return total // 60, total % 60
 
 
 def build_schedules(
-    jobs: dict[str, UnresolvedAssetJobDefinition], groups: Sequence[IngestionGroup]
+    jobs: dict[str, UnresolvedAssetJobDefinition],
+    groups: Sequence[IngestionGroup],
+    ready: time,
 ) -> list[dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition]:
-    days = revision_window_days(groups)
     revising = sorted(
         e.name for g in groups for e in g.endpoints if e.revision_days or e.has_is_delay
     )
+    nightly_h, nightly_m = _after(ready, 30)
+    weekly_h, weekly_m = _after(ready, 60)
+    monthly_h, monthly_m = _after(ready, 90)
+    late_h, late_m = _after(ready, 120)
 
     @dg.schedule(
         name="late_data_refresh",
         job=jobs["late_data"],
-        cron_schedule="0 10 * * *",
+        cron_schedule=f"{late_m} {late_h} * * *",
         execution_timezone=TIMEZONE,
-        description=f"Daily at 10:00 Beijing: re-pull the last {days} days of "
-        f"{', '.join(revising)}.",
+        description=f"Daily at {late_h:02d}:{late_m:02d} Beijing: pull {', '.join(revising)} "
+        "once more for the newest final day (cumulative ones over every send date whose totals "
+        "still grow).",
     )
     def late_data_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         assert context.scheduled_execution_time is not None
-        start, end = late_window(context.scheduled_execution_time, days)
+        day = late_day(context.scheduled_execution_time, ready)
         return dg.RunRequest(
-            run_key=f"late-{end}",
-            tags={
-                RANGE_START_TAG: start,
-                RANGE_END_TAG: end,
-                ENDPOINTS_TAG: ",".join(revising),
-            },
+            run_key=f"late-{day}",
+            partition_key=day.isoformat(),
+            tags={ENDPOINTS_TAG: ",".join(revising)},
         )
 
     return [
         dg.build_schedule_from_partitioned_job(
             jobs["daily"],
             name="nightly",
-            hour_of_day=8,
-            minute_of_hour=30,
-            description="08:30 Beijing, when yesterday's data is final: every daily asset for "
-            "yesterday, then dbt.",
+            hour_of_day=nightly_h,
+            minute_of_hour=nightly_m,
+            description=f"{nightly_h:02d}:{nightly_m:02d} Beijing, once yesterday's data is "
+            "final: every daily asset for the newest final day, then dbt.",
         ),
         late_data_refresh,
         dg.build_schedule_from_partitioned_job(
-            jobs["weekly"], name="weekly", hour_of_day=9, minute_of_hour=0, day_of_week=1
+            jobs["weekly"],
+            name="weekly",
+            hour_of_day=weekly_h,
+            minute_of_hour=weekly_m,
+            day_of_week=1,
         ),
         dg.build_schedule_from_partitioned_job(
-            jobs["monthly"], name="monthly", hour_of_day=9, minute_of_hour=30, day_of_month=1
+            jobs["monthly"],
+            name="monthly",
+            hour_of_day=monthly_h,
+            minute_of_hour=monthly_m,
+            day_of_month=1,
         ),
     ]
 
 
-def late_window(scheduled: datetime, days: int) -> tuple[str, str]:
-    """The last ``days`` complete Beijing days before ``scheduled``, as partition keys."""
-    from zoneinfo import ZoneInfo
-
-    today = scheduled.astimezone(ZoneInfo(TIMEZONE)).date()
-    end = today - timedelta(days=1)
-    return (end - timedelta(days=days - 1)).isoformat(), end.isoformat()
+def late_day(scheduled: datetime, ready: time) -> date:
+    """The day the late-data refresh pulls again: the newest final day at ``scheduled``."""
+    return newest_final_day(scheduled, ready)

@@ -285,7 +285,13 @@ def create_app(state: SimulatorState) -> Starlette:
     async def sim_truth(request: Request) -> Response:
         q = request.query_params
         try:
-            items = state.truth(q["appid"], q["endpoint"], date.fromisoformat(q["date"]))
+            final = q.get("final_through")
+            items = state.truth(
+                q["appid"],
+                q["endpoint"],
+                date.fromisoformat(q["date"]),
+                date.fromisoformat(final) if final else None,
+            )
         except (KeyError, ValueError) as exc:
             return Response(
                 json.dumps({"error": str(exc)}), status_code=400, media_type="application/json"

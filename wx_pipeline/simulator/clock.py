@@ -40,3 +40,8 @@ class SimClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset += seconds
+
+    def set(self, moment: datetime) -> None:
+        """Move the clock to ``moment`` (forwards or back), e.g. to follow a test's pinned
+        pipeline clock."""
+        self.advance((moment - self.now()).total_seconds())

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import uvicorn
@@ -76,12 +76,19 @@ class SimulatorServer:
         with self.state.lock:
             return set(self.state.tokens.issued)
 
-    def truth(self, app_id: str, endpoint: str, day: date) -> list[dict[str, Any]]:
-        """The items ``endpoint`` returns for ``day`` (final data, no faults)."""
-        return self.state.truth(app_id, endpoint, day)
+    def truth(
+        self, app_id: str, endpoint: str, day: date, final_through: date | None = None
+    ) -> list[dict[str, Any]]:
+        """The items ``endpoint`` returns for ``day`` once every day up to ``final_through``
+        (default: yesterday) is final: cumulative tails run up to it. No faults."""
+        return self.state.truth(app_id, endpoint, day, final_through)
 
     def advance(self, seconds: float) -> None:
         self.state.advance(seconds)
+
+    def set_now(self, moment: datetime) -> None:
+        """Move the simulator's clock to ``moment`` (timezone-aware)."""
+        self.state.clock.set(moment)
 
     def invalidate_tokens(self, app_id: str | None = None) -> None:
         self.state.invalidate_tokens(app_id)

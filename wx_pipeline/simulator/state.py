@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from wx_pipeline.clock import newest_final_day
+from wx_pipeline.settings import DEFAULT_DATA_READY_TIME
 from wx_pipeline.simulator.clock import SimClock
 from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
 from wx_pipeline.simulator.data import DataSet, View
@@ -25,8 +27,8 @@ from wx_pipeline.wechat.endpoints import (
     registry,
 )
 
-#: Before this Beijing hour, yesterday's data is still being processed.
-READY_HOUR = 8
+#: WeChat's own ready time: before it, yesterday's data is still being processed.
+READY_TIME = DEFAULT_DATA_READY_TIME
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,15 @@ class CallRecord:
 
 
 def processing_view(now_beijing: datetime) -> View:
-    """How far the data is processed at ``now_beijing``: before 08:00 yesterday is partial,
-    with 12 hours in at midnight growing to 23 just before 08:00."""
-    today = now_beijing.date()
-    yesterday = today - timedelta(days=1)
-    minutes = now_beijing.hour * 60 + now_beijing.minute
-    if now_beijing.hour >= READY_HOUR:
+    """How far the data is processed at ``now_beijing`` (the pipeline's final-day rule, with
+    WeChat's ready time): until yesterday is final it is partial, with 12 hours in at midnight
+    growing to 23 just before 08:00."""
+    yesterday = now_beijing.date() - timedelta(days=1)
+    if newest_final_day(now_beijing, READY_TIME) == yesterday:
         return View(yesterday)
-    return View(yesterday, yesterday, 12 + minutes * 12 // (READY_HOUR * 60))
+    minutes = now_beijing.hour * 60 + now_beijing.minute
+    ready_minutes = READY_TIME.hour * 60 + READY_TIME.minute
+    return View(yesterday, yesterday, 12 + minutes * 12 // ready_minutes)
 
 
 class SimulatorState:
@@ -126,13 +129,15 @@ class SimulatorState:
     def _fragment(self, app_id: str, endpoint: Endpoint, day: date, view: View) -> bytes:
         last = period_end(endpoint.period, day)
         # Only what the day's items depend on: partial hours and, for cumulative details,
-        # how many stat dates exist yet.
+        # how many stat dates exist yet and whether the newest of them is still partial.
+        tail_end = min(view.yesterday, last + timedelta(days=LIFETIME))
         key = (
             app_id,
             endpoint.name,
             day,
             view.hours_of(day),
-            min(view.yesterday, last + timedelta(days=LIFETIME)),
+            tail_end,
+            view.hours_of(tail_end),
         )
         frag = self._fragments.get(key)
         if frag is not None:
@@ -150,12 +155,14 @@ class SimulatorState:
 
     # --- the Python API (SimulatorServer delegates here) --------------------------------
 
-    def truth(self, app_id: str, endpoint: str, day: date) -> list[dict[str, Any]]:
+    def truth(
+        self, app_id: str, endpoint: str, day: date, final_through: date | None = None
+    ) -> list[dict[str, Any]]:
         if app_id not in self.by_app_id:
             raise KeyError(f"unknown app id {app_id!r}")
         if endpoint not in self.endpoints:
             raise KeyError(f"unknown endpoint {endpoint!r}")
-        final = View(self.clock.today() - timedelta(days=1))
+        final = View(final_through or self.clock.today() - timedelta(days=1))
         with self.lock:
             return self.data.items(app_id, endpoint, day, final)
 

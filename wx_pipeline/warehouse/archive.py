@@ -29,6 +29,7 @@ _COLUMNS = (
     "end_date",
     "fetched_at",
     "run_id",
+    "final_through",
     "body",
 )
 
@@ -104,6 +105,7 @@ def write_archive(
                     r.end,
                     r.fetched_at,
                     run_id,
+                    r.final_through,
                     Jsonb(r.body, dumps=orjson.dumps),
                 )
             )
@@ -162,5 +164,6 @@ def iter_archived(
                     end=row.end_date,
                     fetched_at=row.fetched_at,
                     body=row.body,
+                    final_through=row.final_through,
                 ),
             )

@@ -113,6 +113,14 @@ api_response = sa.Table(
     ),
     sa.Column("run_id", sa.Text(), nullable=True, comment="Id of the Dagster run that fetched it."),
     sa.Column(
+        "final_through",
+        sa.Date(),
+        nullable=True,
+        comment="The newest final day when fetched (a day is final from WX_DATA_READY_TIME, "
+        "08:00 Beijing, on the next day); stat_date entries of cumulative answers after it are "
+        "not loaded. NULL: every day in the body is final.",
+    ),
+    sa.Column(
         "body",
         JSONB(),
         nullable=False,

@@ -1,7 +1,8 @@
 """The datacube client: fetch an account's endpoint over a date range with the fewest calls.
 
 ``DatacubeClient.fetch`` clamps the range to what the endpoint can answer (its first date, the
-configured start, yesterday in Beijing; whole ended periods for week/month endpoints), splits it
+configured start, the newest final day of ``wx_pipeline/clock.py``; whole final periods for
+week/month endpoints), splits it
 with the registry's ``plan_windows`` (the one definition of "fewest calls"), runs the calls
 concurrently on one keep-alive ``httpx.AsyncClient`` bounded by a semaphore, and returns every
 raw response with its request. ``fetch_many`` runs many (account, endpoint, range) jobs at once
@@ -24,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -39,10 +41,12 @@ from tenacity import (
 )
 
 from wx_pipeline import __version__
-from wx_pipeline.settings import BEIJING, Account, Settings
+from wx_pipeline import clock as pipeline_clock
+from wx_pipeline.settings import BEIJING, DEFAULT_DATA_READY_TIME, Account, Settings
 from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
 from wx_pipeline.wechat.errors import (
     MINUTE_LIMIT,
+    NOT_READY,
     TOKEN_CODES,
     CallContext,
     ConfigurationError,
@@ -75,10 +79,6 @@ OnProgress = Callable[[int, int], None]
 
 #: Datacube answers are small; a call slower than this is stuck rather than busy.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0, pool=60.0)
-
-
-def beijing_now() -> datetime:
-    return datetime.now(BEIJING)
 
 
 @dataclass(frozen=True)
@@ -194,9 +194,10 @@ class DatacubeClient:
         concurrency: int = 4,
         daily_budget: int | None = None,
         start_date: date = DATA_START,
+        ready_time: day_time = DEFAULT_DATA_READY_TIME,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        clock: Clock = beijing_now,
+        clock: Clock = pipeline_clock.now,
         sleep: Sleep = asyncio.sleep,
         token_cache: TokenCache = PROCESS_TOKENS,
         token_dir: Path | None = None,
@@ -211,6 +212,7 @@ class DatacubeClient:
         self.token_mode = TokenMode(token_mode)
         self.concurrency = concurrency
         self.start_date = start_date
+        self.ready_time = ready_time
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.calls = CallCounter(daily_budget)
@@ -237,6 +239,7 @@ class DatacubeClient:
     ) -> DatacubeClient:
         """A client configured from ``WX_*`` settings; pass ``base_url``/``accounts`` to point
         it at a simulator the caller started."""
+        kwargs.setdefault("clock", lambda: pipeline_clock.now(settings))
         url = base_url or settings.resolved_api_base_url()
         if url is None:
             raise ConfigurationError(
@@ -251,6 +254,7 @@ class DatacubeClient:
             concurrency=settings.api_concurrency,
             daily_budget=settings.daily_budget,
             start_date=settings.start_date,
+            ready_time=settings.data_ready_time,
             token_dir=settings.home / "tokens",
             **kwargs,
         )
@@ -265,9 +269,17 @@ class DatacubeClient:
 
     # --- planning ---------------------------------------------------------------------------
 
+    def now(self) -> datetime:
+        """The client's clock (the pipeline's, unless a test gives it another)."""
+        return self._clock()
+
     def today(self) -> date:
         """The Beijing date of the client's clock."""
         return self._clock().astimezone(BEIJING).date()
+
+    def newest_final_day(self) -> date:
+        """The newest day whose data is final by the client's clock (``clock.py``'s rule)."""
+        return pipeline_clock.newest_final_day(self._clock(), self.ready_time)
 
     def endpoint(self, endpoint: Endpoint | str) -> Endpoint:
         return endpoint if isinstance(endpoint, Endpoint) else self._lookup(endpoint)
@@ -281,10 +293,11 @@ class DatacubeClient:
             ) from None
 
     def clamp(self, endpoint: Endpoint | str, start: date, end: date) -> tuple[date, date]:
-        """[start, end] cut to what the endpoint can answer today (may come out empty)."""
+        """[start, end] cut to what the endpoint can answer with final data now (may come out
+        empty): never a day before its first date or past the newest final day."""
         ep = self.endpoint(endpoint)
         first = max(start, ep.first_date, self.start_date)
-        last = min(end, self.today() - timedelta(days=1))
+        last = min(end, self.newest_final_day())
         return first, last
 
     def plan(self, endpoint: Endpoint | str, start: date, end: date) -> list[Window]:
@@ -452,18 +465,27 @@ class DatacubeClient:
                     f"{context.describe()}: answer has no 'list' array (keys: {sorted(body)})",
                     context,
                 )
+            if body.get("is_delay") is True:
+                # WeChat itself says the window is not final: never load it as if it were.
+                raise TransientError(
+                    f"{context.describe()}: WeChat flags the data as not final yet (is_delay)",
+                    context,
+                    errcode=NOT_READY,
+                )
             return body
 
         body = await self._with_retries(context, attempt)
         items = len(body["list"])
         logger.debug("%s: ok, %d items", context.describe(), items)
+        fetched_at = self._clock()
         return RawResponse(
             account_id=account.app_id,
             endpoint=endpoint.name,
             begin=window.begin,
             end=window.end,
-            fetched_at=self._clock(),
+            fetched_at=fetched_at,
             body=body,
+            final_through=pipeline_clock.newest_final_day(fetched_at, self.ready_time),
         )
 
     async def _post_datacube(

@@ -183,6 +183,17 @@ class Endpoint:
         return (self.table, *self.child_tables)
 
     @property
+    def cumulative(self) -> bool:
+        """Items carry a ``stat_date`` tail: one nested entry per day since ref_date (the send
+        date), each a running total, growing for ``revision_days`` days."""
+        return any(c.name == "stat_date" and c.level is Level.NESTED for c in self.table.columns)
+
+    def request_start(self, first: date) -> date:
+        """The first ref_date to request so that every row about days from ``first`` on is
+        fetched: for cumulative endpoints, the send dates whose tails reach ``first``."""
+        return first - timedelta(days=self.revision_days - 1) if self.cumulative else first
+
+    @property
     def api_fields(self) -> frozenset[str]:
         """Every field name this endpoint is known to send, at any level."""
         names = {c.api_field for t in self.tables for c in t.columns}

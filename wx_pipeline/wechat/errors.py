@@ -23,6 +23,7 @@ TOKEN_CODES: Final = frozenset({40001, 40014, 42001})
 #: Retried with backoff (45011 waits for the next minute).
 TRANSIENT_CODES: Final = frozenset({-1, 45011, 61503})
 MINUTE_LIMIT: Final = 45011
+NOT_READY: Final = 61503
 QUOTA_EXHAUSTED: Final = 45009
 ENDPOINT_RETIRED: Final = 47009
 IP_NOT_WHITELISTED: Final = 40164

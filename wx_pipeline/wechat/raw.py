@@ -21,8 +21,6 @@ class RawResponse:
     end: date  # end_date as requested
     fetched_at: datetime  # timezone-aware
     body: dict[str, Any]  # parsed JSON object: {"list": [...], ...}
-
-    @property
-    def is_delay(self) -> bool:
-        """The 2025 endpoints flag data that is not final yet."""
-        return bool(self.body.get("is_delay", False))
+    #: The newest final day when fetched (``clock.py``'s rule): entries of cumulative answers
+    #: (``stat_date`` tails) after it are not final and are never loaded. None: all final.
+    final_through: date | None = None

@@ -1,4 +1,6 @@
--- Every Beijing day from the first datacube day to a year ahead of today.
+-- Every Beijing day from the first datacube day to a year past the newest final day (the
+-- pipeline's rule and clock, WX_DBT_NEWEST_FINAL_DAY; the database's yesterday otherwise).
+{%- set newest = env_var('WX_DBT_NEWEST_FINAL_DAY', '') %}
 select
     d::date as date_day,
     extract(isoyear from d)::integer as iso_year,
@@ -13,6 +15,7 @@ select
     extract(isodow from d) >= 6 as is_weekend
 from generate_series(
     date '{{ var("data_start") }}',
-    (now() at time zone 'Asia/Shanghai')::date + 366,
+    {% if newest %}date '{{ newest }}'{% else %}(now() at time zone 'Asia/Shanghai')::date - 1{% endif %}
+    + 366,
     interval '1 day'
 ) as d

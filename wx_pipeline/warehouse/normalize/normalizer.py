@@ -12,7 +12,8 @@ field; fields the registry does not know are counted as drift (they stay in the 
 values outside a code list are kept and counted; registry-optional fields may be absent (NA);
 anything else invalid raises one `InvalidPayloadError` and nothing is returned. A missing or
 null child array (`read_user_source`) yields no child rows; a missing `details`/`detail` is an
-error.
+error. Entries of a cumulative tail (`stat_date`) after the response's `final_through` were not
+final when fetched: they are left out (and counted), so a partial day is never loaded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from itertools import chain
 from typing import Any, Final
@@ -55,6 +57,8 @@ class Normalized:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     unknown_fields: Counter[str] = field(default_factory=Counter)
     unknown_codes: Counter[tuple[str, object]] = field(default_factory=Counter)
+    #: Cumulative-tail entries left out because their stat_date was not final when fetched.
+    not_final: int = 0
 
     @property
     def rows(self) -> dict[str, int]:
@@ -165,7 +169,41 @@ class _Run:
         else:
             layer = self.expand(items, values, name, lenient=False)
         self.canonicalize(layer)
+        if self.endpoint.cumulative:
+            layer = self.without_unfinal(layer)
         return layer
+
+    def without_unfinal(self, layer: _Layer) -> _Layer:
+        """`layer` without the tail entries whose stat_date was after the response's newest
+        final day; an unreadable stat_date stays, so validation reports it."""
+        finals = [r.final_through for r in self.responses]
+        if not any(finals):
+            return layer
+
+        def final(obj: dict[str, Any], resp: int) -> bool:
+            last, text = finals[resp], obj.get("stat_date")
+            if last is None or not isinstance(text, str):
+                return True
+            try:
+                return date.fromisoformat(text) <= last
+            except ValueError:
+                return True
+
+        keep = np.fromiter(
+            (final(obj, int(r)) for obj, r in zip(layer.objs, layer.resp, strict=True)),
+            dtype=bool,
+            count=len(layer.objs),
+        )
+        if keep.all():
+            return layer
+        self.out.not_final += int((~keep).sum())
+        assert layer.parent is not None
+        return _Layer(
+            layer.path,
+            [obj for obj, k in zip(layer.objs, keep, strict=True) if k],
+            layer.resp[keep],
+            layer.parent[keep],
+        )
 
     def elements(self, nested: _Layer, table: Table) -> _Layer:
         assert table.array_field is not None
