@@ -33,9 +33,14 @@ def request_days(endpoint: Endpoint, first: date, last: date) -> Iterator[date]:
 
 
 def truth_responses(
-    sim: SimulatorServer, accounts: Sequence[SimAccount], first: date, last: date
+    sim: SimulatorServer,
+    accounts: Sequence[SimAccount],
+    first: date,
+    last: date,
+    final_through: date | None = None,
 ) -> list[RawResponse]:
-    """One response per account, endpoint and day (period) in [first, last], from the truth."""
+    """One response per account, endpoint and day (period) in [first, last], from the truth
+    with every day up to ``final_through`` (default: the simulator's yesterday) final."""
     fetched = datetime(2000, 1, 1, tzinfo=BEIJING)
     return [
         RawResponse(
@@ -44,7 +49,7 @@ def truth_responses(
             begin=day,
             end=day,
             fetched_at=fetched,
-            body={"list": sim.truth(account.app_id, endpoint.name, day)},
+            body={"list": sim.truth(account.app_id, endpoint.name, day, final_through)},
         )
         for account in accounts
         for endpoint in ENDPOINTS

@@ -91,3 +91,30 @@ def test_bad_setting_exits_2_with_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"wx-pipeline: {var}: expected ")
     assert repr(value) in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        # The suite's clock stands at TEST_NOW; these days come after its newest final day.
+        (["--start", "2027-12-05", "--end", "2027-12-06"], "is in the future for WeChat's data"),
+        (["--end", "{yesterday}"], "is not final yet"),
+    ],
+)
+def test_run_refuses_days_that_are_not_final(
+    wx_env: pytest.MonkeyPatch, args: list[str], says: str
+) -> None:
+    from datetime import timedelta
+
+    from wx_pipeline.clock import newest_final_day
+    from wx_pipeline_tests.conftest import TEST_NOW
+
+    yesterday = TEST_NOW.date() - timedelta(days=1)
+    if newest_final_day(TEST_NOW) == yesterday:  # after the ready time: pretend 03:00
+        wx_env.setenv("WX_NOW", TEST_NOW.replace(hour=3, minute=0).isoformat())
+    result = _cli("run", *(a.format(yesterday=yesterday) for a in args))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says in lines[0]

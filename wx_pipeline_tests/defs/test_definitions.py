@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.ingestion import POOL, ingestion_groups
-from wx_pipeline.defs.schedules import late_window
+from wx_pipeline.defs.schedules import late_day
 from wx_pipeline.settings import load_settings
 from wx_pipeline.wechat.endpoints import ENDPOINTS
 
@@ -120,10 +120,56 @@ def test_nightly_schedule_runs_at_0830_beijing(defs: dg.Definitions) -> None:
 @pytest.mark.parametrize(
     ("tick_utc", "expected"),
     [
-        # 16:30 UTC on the 9th is already 00:30 on the 10th in Beijing.
-        (datetime(2026, 3, 9, 16, 30, tzinfo=UTC), ("2026-02-08", "2026-03-09")),
-        (datetime(2026, 3, 9, 15, 59, tzinfo=UTC), ("2026-02-07", "2026-03-08")),
+        # 10:00 Beijing is 02:00 UTC: yesterday is final.
+        (datetime(2026, 3, 10, 2, 0, tzinfo=UTC), date(2026, 3, 9)),
+        # 16:30 UTC on the 9th is 00:30 on the 10th in Beijing: the 9th is not final yet.
+        (datetime(2026, 3, 9, 16, 30, tzinfo=UTC), date(2026, 3, 8)),
+        # 07:59 Beijing on the 10th: still the 8th.
+        (datetime(2026, 3, 9, 23, 59, tzinfo=UTC), date(2026, 3, 8)),
     ],
 )
-def test_late_window_uses_beijing_days(tick_utc: datetime, expected: tuple[str, str]) -> None:
-    assert late_window(tick_utc, 30) == expected
+def test_late_day_is_the_newest_final_day(tick_utc: datetime, expected: date) -> None:
+    assert late_day(tick_utc, time(8, 0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("schedule_name", "tick_utc", "partition"),
+    [
+        # Monday 2026-03-23 09:00 Beijing: the week of Monday 16th ended and is final.
+        ("weekly", datetime(2026, 3, 23, 1, 0, tzinfo=UTC), "2026-03-16"),
+        # April 1st 09:30 Beijing: March is final.
+        ("monthly", datetime(2026, 4, 1, 1, 30, tzinfo=UTC), "2026-03-01"),
+    ],
+)
+def test_period_schedules_pick_the_newest_final_period(
+    defs: dg.Definitions, schedule_name: str, tick_utc: datetime, partition: str
+) -> None:
+    schedule = defs.resolve_schedule_def(schedule_name)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=tick_utc,
+            repository_def=defs.get_repository_def(),
+        )
+        data = schedule.evaluate_tick(context)
+    assert data.run_requests is not None
+    assert [r.partition_key for r in data.run_requests] == [partition]
+
+
+def test_schedules_and_partitions_follow_the_data_ready_time(wx_env: pytest.MonkeyPatch) -> None:
+    wx_env.setenv("WX_DATA_READY_TIME", "10:15")
+    defs = build_definitions(load_settings())
+    with dg.instance_for_test():
+        crons = {s.name: s.cron_schedule for s in defs.get_repository_def().schedule_defs}
+    assert crons == {
+        "nightly": "45 10 * * *",
+        "weekly": "15 11 * * 1",
+        "monthly": "45 11 1 * *",
+        "late_data_refresh": "15 12 * * *",
+    }
+    followers = defs.resolve_asset_graph().get(dg.AssetKey(["wechat", "followers"]))
+    partitions = followers.partitions_def
+    assert isinstance(partitions, dg.TimeWindowPartitionsDefinition)
+    window = partitions.time_window_for_partition_key("2026-03-17")
+    assert (window.start.hour, window.start.minute) == (10, 15)
+    assert window.end.date() == date(2026, 3, 18)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -262,3 +263,23 @@ def test_renormalize_takes_each_day_from_its_latest_fetch_and_leaves_other_days(
         date(2024, 5, 7),
         date(2024, 5, 8),
     }
+
+
+def test_renormalize_keeps_partial_days_out(engine: sa.Engine) -> None:
+    """An answer fetched before its newest stat_date was final keeps saying so in the archive:
+    rebuilding from it loads only the final running totals, like the run that fetched it."""
+    total = registry.get("getarticletotal")
+    day = date(2024, 5, 6)
+    early = dataclasses.replace(
+        answer(total, "wxpartial", day, day), final_through=day + timedelta(days=2)
+    )
+    archive_responses(engine, [early], "run-early")
+    assert next(iter_archived(engine, total.name, account_id="wxpartial")).response == early
+    renormalize(engine, endpoints=[total.name], account_id="wxpartial")
+    with engine.connect() as conn:
+        latest = conn.execute(
+            sa.text(
+                "select max(stat_date) from wechat.article_total where account_id = 'wxpartial'"
+            )
+        ).scalar()
+    assert latest == day + timedelta(days=2)

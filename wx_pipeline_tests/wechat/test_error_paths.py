@@ -350,3 +350,17 @@ def test_token_api_down_gives_up_once_for_the_whole_job(
     # The token's own retries only: not nested inside datacube retries, not once per window.
     assert script.token_calls == FAST_RETRY.max_attempts
     assert script.datacube_calls == []
+
+
+def test_data_flagged_not_final_is_retried_then_never_returned(
+    client: DatacubeClient, server: tuple[str, Script]
+) -> None:
+    """A 2025 endpoint's ``is_delay: true`` means WeChat has not finished the window: retried
+    like "data not ready", and never handed on to be loaded."""
+    delayed = (200, {"list": [], "is_delay": True})
+    server[1].datacube.extend([delayed, (200, {"list": [], "is_delay": False})])
+    responses = client.fetch_sync(ACCOUNT, "getbizsummary", END, END)
+    assert [r.body for r in responses] == [{"list": [], "is_delay": False}]
+    server[1].datacube.extend([delayed] * 10)
+    with pytest.raises(TransientError, match="not final yet \\(is_delay\\)"):
+        client.fetch_sync(ACCOUNT, "getbizsummary", END, END)

@@ -179,3 +179,26 @@ def test_span_overrides_apply_to_the_plan() -> None:
         responses = client.fetch_sync(account, "getupstreammsgweek", date(2026, 1, 7), YESTERDAY)
     assert [r.begin for r in responses] == [r.end for r in responses]
     assert len(responses) == 8
+
+
+def test_before_the_ready_time_yesterday_is_left_out(
+    sim: SimulatorServer, make_client: ClientFactory
+) -> None:
+    """At 07:59 Beijing yesterday is not final: the range ends the day before, and cumulative
+    answers say how far their data is final (their tails already list the partial day)."""
+    early = NOW.replace(hour=7, minute=59)
+    sim.set_now(early)
+    try:
+        account = as_account(sim.accounts[2])  # the large one: articles every day
+        client = make_client(sim.base_url, [account], clock=lambda: early)
+        before_yesterday = YESTERDAY - timedelta(days=1)
+        assert client.newest_final_day() == before_yesterday
+        responses = client.fetch_sync(
+            account, "getarticletotal", YESTERDAY - timedelta(days=6), YESTERDAY
+        )
+        assert responses[-1].end == before_yesterday
+        assert {r.final_through for r in responses} == {before_yesterday}
+        tails = [d["stat_date"] for r in responses for i in r.body["list"] for d in i["details"]]
+        assert max(tails) == YESTERDAY.isoformat()  # partial: the normalizer leaves it out
+    finally:
+        sim.set_now(NOW)

@@ -3,6 +3,7 @@ of section 3, every one of the 21 endpoints."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -127,6 +128,26 @@ def test_articletotal_sample_details_extras_and_optional_sources() -> None:
     assert frame["int_page_from_souyisou_read_user"].isna().all()
     assert frame["feed_share_from_feed_cnt"].tolist() == [4, 4]
     assert not result.unknown_fields
+
+
+def test_cumulative_entries_after_the_newest_final_day_are_left_out() -> None:
+    """Fetched before 08:00 on the 16th, the 15th is not final: its running totals (already
+    listed, partial) are not loaded; the 14th's are."""
+    item = {
+        "ref_date": "2014-12-14",
+        "msgid": "202457380_1",
+        "title": "马航丢画记",
+        "details": [_total_detail("2014-12-14", 261917), _total_detail("2014-12-15", 261917)],
+    }
+    raw = response(registry.get("getarticletotal"), date(2014, 12, 14), [item])
+    early = dataclasses.replace(raw, final_through=date(2014, 12, 14))
+    result = normalize(early, archive_id=1)
+    frame = result.frames["article_total"]
+    assert frame["stat_date"].dt.strftime("%Y-%m-%d").tolist() == ["2014-12-14"]
+    assert result.not_final == 1
+    later = normalize(dataclasses.replace(raw, final_through=date(2014, 12, 15)), archive_id=1)
+    assert len(later.frames["article_total"]) == 2
+    assert later.not_final == 0
 
 
 def test_usershare_sample_keeps_unknown_scene_and_counts_it() -> None:
