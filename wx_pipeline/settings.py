@@ -55,6 +55,7 @@ _EXPECTED: dict[str, str] = {
         "comma-separated endpoint=days pairs like getupstreammsgweek=1,getupstreammsgdist=15"
     ),
     "api_concurrency": "a positive integer",
+    "api_global_concurrency": "a positive integer",
     "daily_budget": "a positive integer",
     "token_mode": "'stable' or 'token'",
     "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
@@ -114,7 +115,8 @@ class Settings(BaseSettings):
     app_secret: SecretStr | None = None
     start_date: date = EARLIEST_START_DATE
     span_overrides: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
-    api_concurrency: int = Field(default=4, ge=1)
+    api_concurrency: int = Field(default=4, ge=1)  # calls in flight per account
+    api_global_concurrency: int = Field(default=32, ge=1)  # calls in flight, all accounts
     daily_budget: int | None = Field(default=None, ge=1)
     token_mode: Literal["stable", "token"] = "stable"
     #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.

@@ -2,12 +2,15 @@
 
 ``DatacubeClient.fetch`` clamps the range to what the endpoint can answer (its first date, the
 configured start, the newest final day of ``wx_pipeline/clock.py``; whole final periods for
-week/month endpoints), splits it
-with the registry's ``plan_windows`` (the one definition of "fewest calls"), runs the calls
-concurrently on one keep-alive ``httpx.AsyncClient`` bounded by a semaphore, and returns every
-raw response with its request. ``fetch_many`` runs many (account, endpoint, range) jobs at once
-and reports each job's responses or typed error without letting one job's failure stop others;
-``fetch_many_sync`` wraps it for Dagster ops.
+week/month endpoints), splits it with the registry's ``plan_windows`` (the one definition of
+"fewest calls"), runs the calls concurrently on one keep-alive ``httpx.AsyncClient`` and
+returns every raw response with its request. WeChat limits calls per app id, so concurrency is
+bounded per account (``WX_API_CONCURRENCY``) and, across all accounts, by a global cap
+(``WX_API_GLOBAL_CONCURRENCY``) that keeps this machine and its connections in bounds.
+``fetch_windows`` fetches some windows of one job (the streaming pass in ``ingest.py`` calls it
+chunk by chunk); ``fetch_many`` runs many (account, endpoint, range) jobs at once and reports
+each job's responses or typed error without letting one job's failure stop others;
+``fetch_many_sync`` wraps it for synchronous callers.
 
 Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried here with
 tenacity (exponential backoff with jitter, bounded attempts and total time; 45011 waits for the
@@ -174,11 +177,19 @@ class _Backoff:
 
 @dataclass
 class _Session:
-    """State bound to one event loop: the connections and the semaphore."""
+    """State bound to one event loop: the connections and the concurrency limits."""
 
     loop: asyncio.AbstractEventLoop
     http: httpx.AsyncClient
-    semaphore: asyncio.Semaphore
+    per_account: int
+    everyone: asyncio.Semaphore  # all accounts together
+    accounts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def account(self, app_id: str) -> asyncio.Semaphore:
+        semaphore = self.accounts.get(app_id)
+        if semaphore is None:
+            semaphore = self.accounts[app_id] = asyncio.Semaphore(self.per_account)
+        return semaphore
 
 
 class DatacubeClient:
@@ -192,6 +203,7 @@ class DatacubeClient:
         span_overrides: Mapping[str, int] | None = None,
         token_mode: TokenMode | str = TokenMode.STABLE,
         concurrency: int = 4,
+        global_concurrency: int = 32,
         daily_budget: int | None = None,
         start_date: date = DATA_START,
         ready_time: day_time = DEFAULT_DATA_READY_TIME,
@@ -202,15 +214,16 @@ class DatacubeClient:
         token_cache: TokenCache = PROCESS_TOKENS,
         token_dir: Path | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if concurrency < 1 or global_concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}/{global_concurrency}")
         install_log_redaction()
         self.base_url = base_url.rstrip("/")
         self.accounts = list(accounts)
         register_secret(*(a.secret.get_secret_value() for a in self.accounts))
         self.endpoints = registry(span_overrides)
         self.token_mode = TokenMode(token_mode)
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # per account
+        self.global_concurrency = global_concurrency
         self.start_date = start_date
         self.ready_time = ready_time
         self.retry = retry or RetryPolicy()
@@ -252,6 +265,7 @@ class DatacubeClient:
             span_overrides=settings.span_overrides,
             token_mode=settings.token_mode,
             concurrency=settings.api_concurrency,
+            global_concurrency=settings.api_global_concurrency,
             daily_budget=settings.daily_budget,
             start_date=settings.start_date,
             ready_time=settings.data_ready_time,
@@ -263,7 +277,8 @@ class DatacubeClient:
         accounts = ", ".join(f"{a.name!r} ({a.app_id})" for a in self.accounts)
         return (
             f"DatacubeClient(base_url={self.base_url!r}, accounts=[{accounts}], "
-            f"token_mode={self.token_mode.value}, concurrency={self.concurrency}, "
+            f"token_mode={self.token_mode.value}, concurrency={self.concurrency}/"
+            f"{self.global_concurrency}, "
             f"calls={self.calls.total()})"
         )
 
@@ -389,25 +404,44 @@ class DatacubeClient:
         if self._session is not None and self._session.loop is loop:
             return self._session
         # A new loop (each fetch_*_sync runs one): loop-bound objects cannot be carried over.
+        # Token calls go beside the datacube calls: a little room above the global cap.
+        connections = self.global_concurrency + 2
         http = httpx.AsyncClient(
             timeout=self.timeout,
-            limits=httpx.Limits(
-                max_connections=self.concurrency + 2,
-                max_keepalive_connections=self.concurrency + 2,
-            ),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": f"wx-pipeline/{__version__}"},
         )
-        session = _Session(loop=loop, http=http, semaphore=asyncio.Semaphore(self.concurrency))
+        session = _Session(
+            loop=loop,
+            http=http,
+            per_account=self.concurrency,
+            everyone=asyncio.Semaphore(self.global_concurrency),
+        )
         self._session = session
         return session
 
     async def _run_job(self, job: Job, window_done: Callable[[], None] | None = None) -> JobResult:
         windows = self.plan(job.endpoint, job.start, job.end)
-        result = JobResult(job, windows, responses=[])
+        return await self.fetch_windows(job, windows, asyncio.Event(), window_done)
+
+    async def fetch_windows(
+        self,
+        job: Job,
+        windows: Sequence[Window],
+        stop: asyncio.Event,
+        window_done: Callable[[], None] | None = None,
+        *,
+        probe_first: bool = True,
+    ) -> JobResult:
+        """Fetch ``windows`` of ``job`` concurrently (within the concurrency limits).
+
+        ``stop`` belongs to the job and outlives the call: an error that holds for every window
+        (configuration, quota, budget, retired, request bug) sets it, and no new call of the
+        job starts; calls in flight finish and their bodies are kept. With ``probe_first`` the
+        first window goes alone, so such an error costs one call, not one per window in flight.
+        """
+        result = JobResult(job, list(windows), responses=[])
         got: dict[int, RawResponse] = {}
-        # Set by an error that holds for every window (configuration, quota, budget, retired,
-        # request bug): no new call starts; calls in flight finish and their bodies are kept.
-        stop = asyncio.Event()
 
         async def one(index: int, window: Window) -> None:
             if stop.is_set():
@@ -426,11 +460,10 @@ class DatacubeClient:
                 result.errors.append(exc)
                 stop.set()
 
-        # The first window goes alone: a configuration, quota or retirement error then costs
-        # one call, not one per window already in flight.
-        if windows:
-            await one(0, windows[0])
-        await asyncio.gather(*(one(i, w) for i, w in enumerate(windows[1:], start=1)))
+        rest = list(enumerate(windows))
+        if probe_first and rest:
+            await one(*rest.pop(0))
+        await asyncio.gather(*(one(i, w) for i, w in rest))
         result.responses = [got[i] for i in sorted(got)]
         if result.errors:
             # The caller reports it (the asset's failure lists every failed account).
@@ -503,7 +536,7 @@ class DatacubeClient:
             params={"access_token": token},
             json={"begin_date": window.begin.isoformat(), "end_date": window.end.isoformat()},
         )
-        async with session.semaphore:
+        async with session.account(context.account_id), session.everyone:
             if stop.is_set():
                 raise _JobStopped
             # Counted (and the budget checked) as the call starts, not when it was queued.
