@@ -9,13 +9,18 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from wx_pipeline.ingest import ingest
+from wx_pipeline.ingest import CHUNK_DAYS, chunks, ingest
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
+from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.wechat.client import DatacubeClient
-from wx_pipeline.wechat.endpoints import ENDPOINTS
+from wx_pipeline.warehouse.normalize import normalize_many
+from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
+from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Window
+from wx_pipeline.wechat.errors import TransientError
+from wx_pipeline_tests.warehouse.payloads import items_for, response
+from wx_pipeline_tests.wechat.scripted import scripted_server
 
 GOOD = SimAccount(app_id="wxingest000000001", secret="g" * 32, name="Good", followers=5_000)
 BAD = SimAccount(app_id="wxingest000000002", secret="b" * 32, name="Bad", followers=5_000)
@@ -118,3 +123,81 @@ def test_a_second_pass_replaces_rather_than_appends(
     second = ingest(_client(sim, [good]), engine, hourly, [good], *window, run_id="t4")
     assert second.rows == first.rows
     assert _rows(engine, "interface_summary_hour", GOOD.app_id) == before
+
+
+def test_memory_holds_a_bounded_number_of_chunks_whatever_the_range(
+    sim: SimulatorServer, engine: sa.Engine
+) -> None:
+    """Answers are stored chunk by chunk as they arrive: never more than the jobs in flight
+    times a chunk's windows are held, however many accounts and days the pass covers."""
+    good = _account(GOOD)
+    hourly = [e for e in ENDPOINTS if e.name in ("getinterfacesummaryhour", "getupstreammsghour")]
+    first = LAST - timedelta(days=119)
+    report = ingest(
+        _client(sim, [good]), engine, hourly, [good], first, LAST, run_id="t5", jobs_in_flight=1
+    )
+    assert report.failures == []
+    assert report.responses == 2 * 120  # one call per day and endpoint
+    assert report.chunks == 2 * 4  # 120 days: chunks of 31, 31, 31 and 27 days
+    assert 0 < report.peak_responses_held <= CHUNK_DAYS
+    assert _rows(engine, "interface_summary_hour", GOOD.app_id) >= 120 * 20
+
+
+def test_chunks_split_on_the_day_budget() -> None:
+    day = date(2026, 1, 1)
+    windows = [Window(day + timedelta(days=i), day + timedelta(days=i)) for i in range(70)]
+    assert [len(c) for c in chunks(windows)] == [31, 31, 8]
+    weekly = [
+        Window(day + timedelta(days=7 * i), day + timedelta(days=7 * i + 6)) for i in range(6)
+    ]
+    assert [len(c) for c in chunks(weekly)] == [4, 2]  # 4 x 7 days fit in 31, 5 do not
+    assert chunks([Window(day, day + timedelta(days=40))]) == [
+        [Window(day, day + timedelta(days=40))]
+    ]
+
+
+def test_a_chunk_with_a_window_that_cannot_be_fetched_replaces_nothing(
+    engine: sa.Engine,
+) -> None:
+    """Over real HTTP from a scripted server: the first chunk arrives whole and loads, a
+    window of the second keeps failing, so the second chunk's days keep their previous rows
+    (its answers are archived all the same: they cost quota)."""
+    endpoint = BY_NAME["getinterfacesummaryhour"]
+    account = Account(app_id="wxchunks0000000001", name="Chunks", secret=SecretStr("s" * 32))
+    first = date(2026, 1, 1)
+    days = [first + timedelta(days=i) for i in range(40)]
+    old = response(endpoint, days[35], items_for(endpoint, days[35], 3), account_id=account.app_id)
+    previous = normalize_many([old]).frames_for(endpoint, account.app_id)
+    load_window(engine, endpoint, account.app_id, days[35], days[35], previous, "before")
+    with scripted_server() as (base_url, script):
+        for day in days[:31]:
+            script.datacube.append((200, {"list": items_for(endpoint, day, 2)}))
+        for day in days[31:35]:
+            script.datacube.append((200, {"list": items_for(endpoint, day, 2)}))
+        script.datacube.extend([(503, {"detail": "down"})] * 20)
+        client = DatacubeClient(
+            base_url,
+            [account],
+            concurrency=1,
+            clock=lambda: NOW,
+            retry=RetryPolicy(max_attempts=2, initial_wait=0.001, max_wait=0.001, jitter=0.0),
+        )
+        report = ingest(client, engine, [endpoint], [account], days[0], days[-1], run_id="t6")
+    assert report.chunks == 1
+    assert [f.endpoint for f in report.failures] == [endpoint.name]
+    assert isinstance(report.failures[0].error, TransientError)
+    with engine.connect() as conn:
+        loaded: dict[str, int] = dict(
+            conn.execute(
+                sa.text(
+                    "select _run_id, count(*) from wechat.interface_summary_hour "
+                    "where account_id = :a group by 1"
+                ),
+                {"a": account.app_id},
+            ).all()
+        )
+        archived: int = conn.execute(
+            sa.text("select count(*) from wechat_raw.api_response where run_id = 't6'")
+        ).scalar_one()
+    assert loaded == {"t6": 31 * 2, "before": 3}  # chunk 2's day keeps its previous rows
+    assert archived >= 31 + 4

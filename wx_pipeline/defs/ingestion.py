@@ -94,8 +94,9 @@ def _metadata(report: IngestReport, seconds: float) -> dict[str, Any]:
         "last_date": report.last.isoformat(),
         "days": (report.last - report.first).days + 1,
         "duration_seconds": round(seconds, 3),
-        "fetch_seconds": round(report.fetch_seconds, 3),
-        "load_seconds": round(report.normalize_seconds + report.load_seconds, 3),
+        "ingest_seconds": round(report.seconds, 3),
+        "store_seconds": round(report.store_seconds, 3),
+        "chunks_loaded": report.chunks,
     }
     meta.update({f"rows/{table}": n for table, n in sorted(report.rows.items())})
     if report.retired:
