@@ -11,7 +11,8 @@ from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
-from wx_pipeline.defs.schedules import build_jobs, build_schedules
+from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
+from wx_pipeline.defs.sensors import build_analytics_sensor
 from wx_pipeline.settings import Settings, get_settings
 from wx_pipeline.wechat.endpoints import registry
 
@@ -36,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=[build_reconciliation_checks(groups)],
         jobs=list(jobs.values()),
         schedules=build_schedules(jobs, groups, settings.data_ready_time),
+        sensors=[build_analytics_sensor(jobs[ANALYTICS_JOB], groups)],
         resources={
             "wechat": WeChatApiResource(
                 app_id=settings.app_id,
@@ -49,4 +51,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(get_settings())
+#: The settings the code location was built with (``wx-pipeline run`` reuses ``defs`` for them).
+SETTINGS = get_settings()
+defs = build_definitions(SETTINGS)

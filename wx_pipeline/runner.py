@@ -140,6 +140,16 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _definitions(settings: Settings) -> Any:
+    """The code location's definitions for ``settings`` (the module's own when they are the
+    process's settings: building them again costs half a second)."""
+    from wx_pipeline import definitions
+
+    if settings == definitions.SETTINGS:
+        return definitions.defs
+    return definitions.build_definitions(settings)
+
+
 def check_range(settings: Settings, first: date, last: date) -> None:
     """Refuse a range that cannot be run, with one line (before anything starts)."""
     if first > last:
@@ -157,17 +167,17 @@ def run_pipeline(
     groups: Sequence[str] = (),
 ) -> RunSummary:
     """Materialise every asset (or the selected groups) over [first, last] in as few runs as
-    the partitions allow: one daily run (ingestion, checks, dbt), then weekly and monthly."""
+    the partitions allow: one daily run (ingestion, checks), weekly and monthly runs, then one
+    run of the marts over the same days."""
     import dagster as dg
 
-    from wx_pipeline.definitions import build_definitions
     from wx_pipeline.warehouse.embedded import warehouse_url
 
     check_range(settings, first, last)
     started = time.perf_counter()
     summary = RunSummary(first, last)
     with _env(prepare_instance(settings)):
-        defs = build_definitions(settings)
+        defs = _definitions(settings)
         # Entered, the instance is also the one definitions load against (Dagster looks
         # its state storage up from context).
         with dg.DagsterInstance.get() as instance:
@@ -241,8 +251,9 @@ def _fmt(value: Any) -> str:
 
 
 def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
-    """(job, tags) for the daily range and the whole weeks/months inside it."""
-    from wx_pipeline.defs.partitions import range_tags
+    """(job, tags): the daily range, the whole weeks/months inside it, then the marts."""
+    from wx_pipeline.defs.partitions import range_tags, window_tags
+    from wx_pipeline.defs.schedules import ANALYTICS_JOB
     from wx_pipeline.wechat.endpoints import Period, period_end, period_starts
 
     plan = [("daily", range_tags(first, last))]
@@ -250,6 +261,8 @@ def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
         starts = [s for s in period_starts(period, first, last) if period_end(period, s) <= last]
         if starts:
             plan.append((job, range_tags(starts[0], starts[-1])))
+    # As the sensor does after a scheduled or UI run: one windowed dbt build after the facts.
+    plan.append((ANALYTICS_JOB, window_tags(first, last)))
     return plan
 
 

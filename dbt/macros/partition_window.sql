@@ -1,9 +1,13 @@
-{#- The partition window Dagster (or the CLI) passes as vars start_date / end_date: ISO dates,
-    both inclusive. Incremental models read the window (plus any look-back they need) and write
-    only the window; without the vars, or on a first or --full-refresh build, they take all. -#}
+{#- The window of days a build refreshes: env vars WX_DBT_START_DATE / WX_DBT_END_DATE as the
+    pipeline sets them (or vars start_date / end_date from the CLI): ISO dates, both inclusive.
+    Incremental models read the window (plus any look-back they need) and write only the
+    window; without one, or on a first or --full-refresh build, they take all. -#}
 
 {% macro partition_window() -%}
-  {%- set start, end = var('start_date', none), var('end_date', none) -%}
+  {#- vars from `wx-pipeline dbt ... --vars`; the pipeline sets WX_DBT_START/END_DATE instead,
+      which keeps dbt's partial parsing when only the window changes. -#}
+  {%- set start = var('start_date', none) or env_var('WX_DBT_START_DATE', '') or none -%}
+  {%- set end = var('end_date', none) or env_var('WX_DBT_END_DATE', '') or none -%}
   {%- if start is none and end is none -%}
     {{ return(none) }}
   {%- endif -%}

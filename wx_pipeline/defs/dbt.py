@@ -10,8 +10,10 @@ and a backfill rebuilds its range once. The manifest is prepared ahead by ``dbt 
 
 import importlib.metadata
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -30,10 +32,14 @@ from wx_pipeline.dbt_project import (
     SOURCE_NAME,
     dbt_env,
     dbt_executable,
-    window_args,
+    keep_parse_state,
+    parse_cache_dir,
+    restore_parse_state,
+    window_env,
 )
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
+from wx_pipeline.settings import get_settings
 
 GROUP = "analytics"
 
@@ -91,12 +97,19 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
     def _dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        # profiles.yml reads the warehouse from WX_DBT_*; dagster-dbt passes os.environ on.
-        os.environ.update(dbt_env(warehouse.resolved_url()))
-        window = run_window(context.run.tags)
-        args = ["build", *(window_args(*window) if window else [])]
+        # profiles.yml reads the warehouse and the models the window from WX_DBT_*;
+        # dagster-dbt passes os.environ on.
+        url = warehouse.resolved_url()
+        os.environ.update({**dbt_env(url), **window_env(run_window(context.run.tags))})
+        cache = parse_cache_dir(get_settings().home, url)
         progress.report("dbt", "build", 0, 1)
-        yield from dbt.cli(args, context=context).stream()
+        # A target directory per invocation (dagster-dbt's default is one more under dbt/target
+        # for every run, a few MB each, never removed), started from the kept parse state.
+        with tempfile.TemporaryDirectory(prefix="wx-dbt-target-") as tmp:
+            target = Path(tmp)
+            restore_parse_state(cache, target)
+            yield from dbt.cli(["build"], context=context, target_path=target).stream()
+            keep_parse_state(target, cache)
         progress.report("dbt", "build", 1, 1)
 
     return _dbt

@@ -22,6 +22,10 @@ TIMEZONE = "Asia/Shanghai"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
+#: The days an unpartitioned run of the marts refreshes (not partition tags: a partitioned run
+#: makes Dagster plan every check of the run once per partition, ~30k rows for a year).
+WINDOW_START_TAG = "wx/window_start"
+WINDOW_END_TAG = "wx/window_end"
 
 
 @cache
@@ -61,14 +65,19 @@ def range_tags(first: date, last: date) -> dict[str, str]:
     return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
 
 
-def run_window(tags: Mapping[str, str]) -> tuple[date, date] | None:
-    """The dates a run's partition (range) starts on, from its tags; None when unpartitioned.
+def window_tags(first: date, last: date) -> dict[str, str]:
+    """Run tags giving an unpartitioned run (the dbt marts) the days it refreshes."""
+    return {WINDOW_START_TAG: first.isoformat(), WINDOW_END_TAG: last.isoformat()}
 
-    For the unpartitioned steps of a partitioned run (dbt, the reconciliations), which have no
-    partition context of their own.
+
+def run_window(tags: Mapping[str, str]) -> tuple[date, date] | None:
+    """The days a run covers, from its tags; None when it names none (a full refresh).
+
+    An unpartitioned run (dbt) carries ``window_tags``; the unpartitioned steps of a
+    partitioned run (the reconciliations) read its partition (range), ``range_tags``.
     """
-    start = tags.get(RANGE_START_TAG) or tags.get(PARTITION_TAG)
-    end = tags.get(RANGE_END_TAG) or start
+    start = tags.get(WINDOW_START_TAG) or tags.get(RANGE_START_TAG) or tags.get(PARTITION_TAG)
+    end = tags.get(WINDOW_END_TAG) or tags.get(RANGE_END_TAG) or start
     if not start or not end:
         return None
     return date.fromisoformat(start), date.fromisoformat(end)

@@ -173,3 +173,45 @@ def test_schedules_and_partitions_follow_the_data_ready_time(wx_env: pytest.Monk
     window = partitions.time_window_for_partition_key("2026-03-17")
     assert (window.start.hour, window.start.minute) == (10, 15)
     assert window.end.date() == date(2026, 3, 18)
+
+
+@pytest.mark.parametrize(
+    ("job_name", "tags", "window"),
+    [
+        (
+            "daily",
+            {
+                "dagster/asset_partition_range_start": "2026-03-01",
+                "dagster/asset_partition_range_end": "2026-03-07",
+            },
+            ("2026-03-01", "2026-03-07"),
+        ),
+        ("late_data", {"dagster/partition": "2026-03-09"}, ("2026-03-09", "2026-03-09")),
+        ("weekly", {"dagster/partition": "2026-03-02"}, None),  # the marts use no weekly facts
+    ],
+)
+def test_marts_follow_every_successful_daily_ingestion(
+    defs: dg.Definitions, job_name: str, tags: dict[str, str], window: tuple[str, str] | None
+) -> None:
+    sensor = defs.get_sensor_def("analytics_after_ingestion")
+    assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(
+            defs.resolve_job_def(job_name), tags=tags, status=dg.DagsterRunStatus.SUCCESS
+        )
+        event = dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=job_name
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=event,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+        result = sensor(context)
+    if window is None:
+        assert isinstance(result, dg.SkipReason)
+    else:
+        assert isinstance(result, dg.RunRequest)
+        assert result.run_key == run.run_id
+        assert (result.tags["wx/window_start"], result.tags["wx/window_end"]) == window

@@ -1,0 +1,47 @@
+"""Sensors: what Dagster starts when something else has happened.
+
+``analytics_after_ingestion``: every successful ingestion run of daily data (the nightly and
+late-data schedules, a job launched from the UI, an asset backfill) is followed by one
+``analytics`` run that rebuilds the marts for exactly the days that run loaded. It is on by
+default: the marts must never lag the facts because a toggle was forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from wx_pipeline.defs.ingestion import IngestionGroup
+from wx_pipeline.defs.partitions import run_window, window_tags
+from wx_pipeline.defs.schedules import ANALYTICS_JOB, INGESTION_JOBS
+from wx_pipeline.wechat.endpoints import Period
+
+
+def build_analytics_sensor(
+    analytics: UnresolvedAssetJobDefinition, groups: Sequence[IngestionGroup]
+) -> dg.SensorDefinition:
+    daily = {g.key for g in groups if g.period is Period.DAY}
+
+    @dg.run_status_sensor(
+        name="analytics_after_ingestion",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        request_job=analytics,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"After each successful ingestion run of daily data, an `{ANALYTICS_JOB}` "
+        "run rebuilds the marts for the days it loaded.",
+    )
+    def analytics_after_ingestion(
+        context: dg.RunStatusSensorContext,
+    ) -> dg.RunRequest | dg.SkipReason:
+        run = context.dagster_run
+        loaded_daily = run.job_name in INGESTION_JOBS or bool(
+            run.asset_selection and run.asset_selection & daily
+        )
+        window = run_window(run.tags)
+        if not loaded_daily or window is None:
+            return dg.SkipReason(f"run {run.run_id} loaded no daily partitions")
+        return dg.RunRequest(run_key=run.run_id, tags=window_tags(*window))
+
+    return analytics_after_ingestion
