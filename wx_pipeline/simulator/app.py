@@ -233,6 +233,8 @@ def create_app(state: SimulatorState) -> Starlette:
         # Read the body before any fault sleeps: a client that times out meanwhile must still
         # leave its call in the log.
         body = await request.body()
+        if state.config.latency_ms:  # a real API's round trip: waiting, not working
+            await asyncio.sleep(state.config.latency_ms / 1000)
         faults = state.config.faults
         decision = None
         if faults.any:
@@ -282,6 +284,17 @@ def create_app(state: SimulatorState) -> Starlette:
             calls = [asdict(c) for c in state.calls]
         return Response(json.dumps(calls, default=str), media_type="application/json")
 
+    async def sim_stats(request: Request) -> Response:
+        """Counts only: a benchmark's hundreds of thousands of calls without the whole log."""
+        with state.lock:
+            datacube = [c for c in state.calls if c.path.startswith("/datacube/")]
+            stats = {
+                "datacube_calls": len(datacube),
+                "datacube_ok": sum(1 for c in datacube if c.errcode == 0 and c.http_status == 200),
+                "calls": len(state.calls),
+            }
+        return Response(json.dumps(stats), media_type="application/json")
+
     async def sim_truth(request: Request) -> Response:
         q = request.query_params
         try:
@@ -309,5 +322,6 @@ def create_app(state: SimulatorState) -> Starlette:
             Route("/datacube/{endpoint}", datacube, methods=ALL_METHODS),
             Route("/_sim/calls", sim_calls),
             Route("/_sim/truth", sim_truth),
+            Route("/_sim/stats", sim_stats),
         ]
     )

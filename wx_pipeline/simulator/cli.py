@@ -83,6 +83,13 @@ def _parse_now(text: str | None) -> datetime | None:
     type=click.IntRange(1),
     help="Calls per account, endpoint and minute (45011 beyond).",
 )
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0),
+    help="Delay every datacube answer by this much, like a real API's round trip.",
+)
 @_fault_options
 @click.option("--slow-seconds", default=2.0, show_default=True, type=click.FloatRange(0.0))
 @click.option(
@@ -99,6 +106,7 @@ def simulator(
     legacy_retired_from: datetime | None,
     daily_quota: int,
     minute_quota: int | None,
+    latency_ms: float,
     slow_seconds: float,
     invalidate_token_every: int | None,
     **rates: float,
@@ -119,6 +127,7 @@ def simulator(
         legacy_retired_from=retired,
         daily_quota=daily_quota,
         minute_quota=minute_quota,
+        latency_ms=latency_ms,
     )
     try:
         server = SimulatorServer(config, host=host, port=port)

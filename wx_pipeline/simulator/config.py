@@ -93,6 +93,8 @@ class SimulatorConfig:
     #: With ``now`` set, whether the clock then runs in real time (the CLI) or stands still
     #: until ``advance()`` (tests: reproducible quota minutes and token expiry).
     now_ticks: bool = False
+    #: Added to every datacube answer, as a real API's network and processing time would be.
+    latency_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:
@@ -101,6 +103,8 @@ class SimulatorConfig:
             raise SimulatorConfigError("quotas must be >= 1")
         if self.token_ttl < 1:
             raise SimulatorConfigError("token_ttl must be >= 1")
+        if self.latency_ms < 0:
+            raise SimulatorConfigError("latency_ms must be >= 0")
 
     def resolved_accounts(self) -> list[SimAccount]:
         accounts = demo_accounts(self.seed) if self.accounts is None else list(self.accounts)
