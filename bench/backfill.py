@@ -54,8 +54,8 @@ class RunTimes:
 
     wall: float = 0.0  # measured around run_pipeline
     runs: float = 0.0  # first to last event of each run, summed
-    fetch: float = 0.0  # fetch_seconds metadata
-    load: float = 0.0  # load_seconds metadata (normalise + load)
+    fetch: float = 0.0  # ingest_seconds metadata (the streamed pass, wall)
+    load: float = 0.0  # store_seconds metadata (archive + normalise + load, summed over threads)
     ingest_steps: float = 0.0  # the ingestion steps' start..success
     dbt: float = 0.0  # the dbt step's start..success
     other_steps: dict[str, float] = field(default_factory=dict)  # e.g. the checks
@@ -157,11 +157,11 @@ def run_times(instance: Any, run_ids: list[str], wall: float) -> RunTimes:
                 key = "/".join(mat.asset_key.path)
                 meta = {k: v.value for k, v in mat.metadata.items()}
                 # Every partition of a single-run backfill carries the same metadata.
-                if "fetch_seconds" not in meta or key in seen:
+                if "ingest_seconds" not in meta or key in seen:
                     continue
                 seen.add(key)
-                times.fetch += float(meta["fetch_seconds"])
-                times.load += float(meta["load_seconds"])
+                times.fetch += float(meta["ingest_seconds"])
+                times.load += float(meta["store_seconds"])
                 times.calls += int(meta["api_calls"])
                 times.minimum += int(meta["api_calls_minimum"])
                 times.rows += sum(int(v) for k, v in meta.items() if k.startswith("rows/"))

