@@ -27,22 +27,6 @@ with legacy as (
     from {{ ref('stg_wechat__article_total') }}
 ),
 
-v2025_sources as (
-    select
-        account_id,
-        msgid,
-        stat_date,
-        sum(user_count) filter (where scene_desc_label = 'account message') as from_conversation,
-        sum(user_count) filter (where scene_desc_label = 'chat') as from_chat,
-        sum(user_count) filter (where scene_desc_label = 'Moments') as from_moments,
-        sum(user_count) filter (where scene_desc_label = 'account home page') as from_history,
-        sum(user_count) filter (where scene_desc_label = 'other') as from_other,
-        sum(user_count) filter (where scene_desc_label = 'recommended') as from_top_stories,
-        sum(user_count) filter (where scene_desc_label = 'Search') as from_search
-    from {{ ref('stg_wechat__article_total_detail_read_source') }}
-    group by account_id, msgid, stat_date
-),
-
 v2025 as (
     select
         d.account_id,
@@ -64,8 +48,27 @@ v2025 as (
         s.from_top_stories as read_users_from_top_stories,
         s.from_search as read_users_from_search
     from {{ ref('stg_wechat__article_total_detail') }} as d
-    left join v2025_sources as s
-        on s.account_id = d.account_id and s.msgid = d.msgid and s.stat_date = d.stat_date
+    -- Per detail row, its sources (the primary key's prefix): a filter on send_date then
+    -- limits both tables, where a join to all sources aggregated first read every row.
+    left join lateral (
+        select
+            sum(r.user_count) filter (where r.scene_desc_label = 'account message')
+                as from_conversation,
+            sum(r.user_count) filter (where r.scene_desc_label = 'chat') as from_chat,
+            sum(r.user_count) filter (where r.scene_desc_label = 'Moments') as from_moments,
+            sum(r.user_count) filter (where r.scene_desc_label = 'account home page')
+                as from_history,
+            sum(r.user_count) filter (where r.scene_desc_label = 'other') as from_other,
+            sum(r.user_count) filter (where r.scene_desc_label = 'recommended')
+                as from_top_stories,
+            sum(r.user_count) filter (where r.scene_desc_label = 'Search') as from_search
+        from {{ ref('stg_wechat__article_total_detail_read_source') }} as r
+        where
+            r.account_id = d.account_id
+            and r.publish_date = d.publish_date
+            and r.msgid = d.msgid
+            and r.stat_date = d.stat_date
+    ) as s on true
 ),
 
 unioned as (

@@ -10,9 +10,14 @@
 ) }}
 
 -- A window refresh rewrites the articles sent in it plus those sent in the 6 days before it:
--- their day 0..6 figures were still arriving.
+-- their day 0..6 figures were still arriving. One pass over the article's days: the day
+-- figures by days_since_send, and the newest day's (recency 1) rates and sources.
 with stats as (
-    select *
+    select
+        *,
+        row_number() over (
+            partition by account_id, msgid order by days_since_send desc
+        ) as recency
     from {{ ref('int_article_stats_by_day') }}
     where days_since_send between 0 and 6 and {{ in_window('send_date', 6) }}
 ),
@@ -28,44 +33,24 @@ articles as (
         max(s.title) as title,
         max(s.target_user) as reported_target_user,
         max(s.days_since_send) as stats_through_day,
-        max(s.read_users) filter (where s.days_since_send = 0) as read_users_day_0,
-        max(s.read_users) filter (where s.days_since_send = 1) as read_users_day_1,
-        max(s.read_users) filter (where s.days_since_send = 2) as read_users_day_2,
-        max(s.read_users) filter (where s.days_since_send = 3) as read_users_day_3,
-        max(s.read_users) filter (where s.days_since_send = 4) as read_users_day_4,
-        max(s.read_users) filter (where s.days_since_send = 5) as read_users_day_5,
-        max(s.read_users) filter (where s.days_since_send = 6) as read_users_day_6,
-        max(s.share_users) filter (where s.days_since_send = 0) as share_users_day_0,
-        max(s.share_users) filter (where s.days_since_send = 1) as share_users_day_1,
-        max(s.share_users) filter (where s.days_since_send = 2) as share_users_day_2,
-        max(s.share_users) filter (where s.days_since_send = 3) as share_users_day_3,
-        max(s.share_users) filter (where s.days_since_send = 4) as share_users_day_4,
-        max(s.share_users) filter (where s.days_since_send = 5) as share_users_day_5,
-        max(s.share_users) filter (where s.days_since_send = 6) as share_users_day_6,
-        max(s.favourite_users) filter (where s.days_since_send = 0) as favourite_users_day_0,
-        max(s.favourite_users) filter (where s.days_since_send = 1) as favourite_users_day_1,
-        max(s.favourite_users) filter (where s.days_since_send = 2) as favourite_users_day_2,
-        max(s.favourite_users) filter (where s.days_since_send = 3) as favourite_users_day_3,
-        max(s.favourite_users) filter (where s.days_since_send = 4) as favourite_users_day_4,
-        max(s.favourite_users) filter (where s.days_since_send = 5) as favourite_users_day_5,
-        max(s.favourite_users) filter (where s.days_since_send = 6) as favourite_users_day_6
+{%- for measure in ['read_users', 'share_users', 'favourite_users'] %}
+{%- for day in range(7) %}
+        max(s.{{ measure }}) filter (where s.days_since_send = {{ day }}) as {{ measure }}_day_{{ day }},
+{%- endfor %}
+{%- endfor %}
+        max(s.read_users) filter (where s.recency = 1) as latest_read_users,
+        max(s.share_users) filter (where s.recency = 1) as latest_share_users,
+{%- for source in ['conversation', 'chat', 'moments', 'history', 'other', 'top_stories', 'search'] %}
+        max(s.read_users_from_{{ source }}) filter (where s.recency = 1)
+            as read_users_from_{{ source }}{{ ',' if not loop.last }}
+{%- endfor %}
     from stats as s
     group by s.account_id, s.msgid
 ),
 
-latest as (
-    -- The last day (<= 6) an article has figures for: its rates and sources are taken there.
-    select s.*
-    from stats as s
-    inner join articles as a
-        on
-            a.account_id = s.account_id and a.msgid = s.msgid
-            and s.days_since_send = a.stats_through_day
-),
-
 audience as (
     -- The 2025 endpoint has no target_user: followers at the end of the day before sending.
-    select account_id, ref_date + 1 as send_date, cumulate_user
+    select account_id, ref_date, cumulate_user
     from {{ ref('stg_wechat__user_cumulate') }}
 )
 
@@ -80,38 +65,18 @@ select
     coalesce(a.reported_target_user, f.cumulate_user) as target_user,
     a.reported_target_user is null as target_user_is_estimated,
     a.stats_through_day,
-    a.read_users_day_0,
-    a.read_users_day_1,
-    a.read_users_day_2,
-    a.read_users_day_3,
-    a.read_users_day_4,
-    a.read_users_day_5,
-    a.read_users_day_6,
-    a.share_users_day_0,
-    a.share_users_day_1,
-    a.share_users_day_2,
-    a.share_users_day_3,
-    a.share_users_day_4,
-    a.share_users_day_5,
-    a.share_users_day_6,
-    a.favourite_users_day_0,
-    a.favourite_users_day_1,
-    a.favourite_users_day_2,
-    a.favourite_users_day_3,
-    a.favourite_users_day_4,
-    a.favourite_users_day_5,
-    a.favourite_users_day_6,
-    {{ ratio('l.read_users', 'coalesce(a.reported_target_user, f.cumulate_user)') }} as read_rate,
-    {{ ratio('l.share_users', 'l.read_users') }} as share_rate,
-    l.read_users_from_conversation,
-    l.read_users_from_chat,
-    l.read_users_from_moments,
-    l.read_users_from_history,
-    l.read_users_from_other,
-    l.read_users_from_top_stories,
-    l.read_users_from_search
+{%- for measure in ['read_users', 'share_users', 'favourite_users'] %}
+{%- for day in range(7) %}
+    a.{{ measure }}_day_{{ day }},
+{%- endfor %}
+{%- endfor %}
+    {{ ratio('a.latest_read_users', 'coalesce(a.reported_target_user, f.cumulate_user)') }}
+        as read_rate,
+    {{ ratio('a.latest_share_users', 'a.latest_read_users') }} as share_rate,
+{%- for source in ['conversation', 'chat', 'moments', 'history', 'other', 'top_stories', 'search'] %}
+    a.read_users_from_{{ source }}{{ ',' if not loop.last }}
+{%- endfor %}
 from articles as a
-inner join latest as l
-    on l.account_id = a.account_id and l.msgid = a.msgid
+-- Written as ref_date = send_date - 1 (not ref_date + 1 = send_date): the key's index is usable.
 left join audience as f
-    on f.account_id = a.account_id and f.send_date = a.send_date
+    on f.account_id = a.account_id and f.ref_date = a.send_date - 1
