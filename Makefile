@@ -13,11 +13,12 @@ COMPILE := $(UV) pip compile pyproject.toml --python-version 3.11 --no-emit-inde
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f 2>/dev/null)
 
-.PHONY: help install run stop test lint fmt dev lock
+.PHONY: help install run stop test lint fmt dev lock bench
 
 help:
 	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
 	@echo "make test   lint + the test suite"
+	@echo "make bench  the benchmark suite, one table (about an hour on 2 cores)"
 	@echo "make lint | fmt | dev | stop | lock | install"
 
 install: $(STAMP) $(MANIFEST)
@@ -54,6 +55,9 @@ fmt: install
 
 dev: install
 	$(BIN)/wx-pipeline dev
+
+bench: install
+	$(BIN)/python bench/suite.py
 
 lock:
 	$(COMPILE) -o requirements.lock

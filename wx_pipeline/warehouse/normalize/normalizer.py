@@ -31,7 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from wx_pipeline.warehouse.normalize.codes import code_list
-from wx_pipeline.warehouse.normalize.dtypes import TEXT_DTYPE, empty_frames, frame_dtypes
+from wx_pipeline.warehouse.normalize.dtypes import TEXT_DTYPE, empty_frame, frame_dtypes
 from wx_pipeline.warehouse.normalize.errors import InvalidPayloadError
 from wx_pipeline.warehouse.normalize.values import Array, BadValue, convert
 from wx_pipeline.warehouse.schema import ACCOUNT_ID
@@ -66,11 +66,15 @@ class Normalized:
 
     def frames_for(self, endpoint: Endpoint, account_id: str) -> dict[str, pd.DataFrame]:
         """The frames of `endpoint`'s tables restricted to one account (empty where none)."""
-        out = empty_frames(endpoint)
-        for name in out:
-            frame = self.frames.get(name)
-            if frame is not None and len(frame):
-                out[name] = frame[frame[ACCOUNT_ID] == account_id].reset_index(drop=True)
+        out: dict[str, pd.DataFrame] = {}
+        for table in endpoint.tables:
+            frame = self.frames.get(table.name)
+            if frame is None or not len(frame):
+                out[table.name] = empty_frame(table)
+                continue
+            mine = frame[ACCOUNT_ID] == account_id
+            # A streamed chunk holds one account: no copy then.
+            out[table.name] = frame if mine.all() else frame[mine].reset_index(drop=True)
         return out
 
 

@@ -1,0 +1,33 @@
+"""The benchmark suite's smoke version, so that `make bench` cannot rot: agency 3 accounts x 30
+days through the real processes (pipeline, simulator, PostgreSQL), every call needed and made."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SUITE = Path(__file__).resolve().parents[1] / "bench" / "suite.py"
+
+
+def test_bench_smoke_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SUITE), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    header, _rule, row, measured = result.stdout.splitlines()[:4]
+    assert header.split()[:5] == ["scenario", "wall", "s", "calls", "minimum"]
+    cells = row.split()
+    assert cells[0] == "smoke"
+    calls, minimum, rows = (int(c.replace(",", "")) for c in cells[2:5])
+    assert calls == minimum > 900  # 3 accounts x 30 days x 21 endpoints
+    assert rows > 50_000
+    assert measured.startswith("measured ")
