@@ -119,3 +119,32 @@ def renormalize_command(
     if result.unknown_codes:
         codes = ", ".join(f"{c}={v} ({n})" for (c, v), n in result.unknown_codes.most_common())
         click.echo(f"  unknown codes (kept): {codes}")
+
+
+@click.command("purge")
+@click.option(
+    "--account", "account", required=True, metavar="APP_ID", help="The account to remove."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge_command(account: str, yes: bool) -> None:
+    """Delete one account's facts, raw answers, ledger and mart rows (one transaction)."""
+    from wx_pipeline.warehouse.migrate import migrate
+    from wx_pipeline.warehouse.purge import purge_account
+
+    if not yes and not click.confirm(
+        f"Delete every row of account {account} (facts, raw answers, ledger, marts)?",
+        default=False,
+    ):
+        raise WxUserError("purge cancelled; nothing was deleted")
+    engine = _engine()
+    try:
+        migrate(engine)
+        deleted = purge_account(engine, account)
+    finally:
+        engine.dispose()
+    if not deleted:
+        click.echo(f"account {account} has no rows in the warehouse")
+        return
+    for table, rows in sorted(deleted.items()):
+        click.echo(f"{table}: {rows:,} rows deleted")
+    click.echo(f"account {account} purged ({sum(deleted.values()):,} rows)")

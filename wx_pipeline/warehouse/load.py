@@ -2,14 +2,15 @@
 
 One transaction per (endpoint, account, window): take an advisory lock on (endpoint, account),
 DELETE the window from every table of the endpoint (main and child tables), COPY the new rows,
-commit. Loading the same window twice leaves what loading it once does; two loads of the same
-endpoint and account wait for each other, so overlapping windows never duplicate or lose rows;
-a load that dies mid-COPY (killed connection, error) rolls back to the previous contents.
+replace the window's days in the coverage ledger, commit. Loading the same window twice leaves
+what loading it once does; two loads of the same endpoint and account wait for each other, so
+overlapping windows never duplicate or lose rows; a load that dies mid-COPY (killed connection,
+error) rolls back to the previous contents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -18,6 +19,7 @@ from pandas.api.types import is_datetime64_dtype
 from psycopg import sql
 
 from wx_pipeline.warehouse.copy_format import copy_data
+from wx_pipeline.warehouse.coverage import LedgerDay, write_ledger
 from wx_pipeline.warehouse.db import driver_connection
 from wx_pipeline.warehouse.normalize.dtypes import frame_dtypes
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA
@@ -43,12 +45,14 @@ def load_window(
     end: date,
     frames: Mapping[str, pd.DataFrame],
     run_id: str | None,
+    ledger: Sequence[LedgerDay] | None = None,
 ) -> dict[str, int]:
     """Replace `account_id`'s rows with ref_date in [begin, end] in every table of `endpoint`.
 
     `frames` holds one frame per table of the endpoint (normalized: `account_id` + registry
-    columns); every row must belong to `account_id` and lie in the window. Returns the rows
-    loaded per table.
+    columns); every row must belong to `account_id` and lie in the window. `ledger` (the days
+    the frames' answers cover) replaces the window's days in the coverage ledger in the same
+    transaction; None leaves the ledger alone. Returns the rows loaded per table.
     """
     if begin > end:
         raise FrameMismatchError(f"empty window {begin}..{end}")
@@ -80,6 +84,9 @@ def load_window(
                 with cur.copy(data.statement) as copy:
                     for chunk in data.chunks:
                         copy.write(chunk)
+            if ledger is not None:
+                main = checked[endpoint.table.name]
+                write_ledger(cur, endpoint, account_id, begin, end, ledger, main, run_id)
     return {name: len(frame) for name, frame in checked.items()}
 
 

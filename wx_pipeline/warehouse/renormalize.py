@@ -3,8 +3,9 @@
 Per (endpoint, account): every archived day is owned by the latest fetched response whose
 window covers it (a later fetch revises earlier data and may overlap earlier windows
 partially); each response contributes only the rows of the days it owns. The covered days are
-then reloaded with `load_window`, one transaction per contiguous run of days. Days the archive
-does not cover are left alone.
+then reloaded with `load_window`, one transaction per contiguous run of days, the coverage
+ledger with them (each day naming the archive row it is rebuilt from). Days the archive does
+not cover are left alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from wx_pipeline.warehouse.archive import ArchivedResponse, iter_archived
+from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.normalize import normalize_many
 from wx_pipeline.wechat import endpoints as registry
@@ -122,12 +124,22 @@ def _rebuild_account(
     result.unknown_fields.update(normalized.unknown_fields)
     result.unknown_codes.update(normalized.unknown_codes)
     frames = normalized.frames_for(endpoint, account_id)
+    # Each owned day keeps in the ledger the archive row it is rebuilt from.
+    ledger = {
+        d.day: d
+        for item, days in zip(archived, owned, strict=True)
+        for d in ledger_days(endpoint, [item.response], [item.id])
+        if d.day in days
+    }
     for first, last in day_runs(set().union(*owned)):
         window = {
             name: frame[frame["ref_date"].between(pd.Timestamp(first), pd.Timestamp(last))]
             for name, frame in frames.items()
         }
-        loaded = load_window(engine, endpoint, account_id, first, last, window, run_id)
+        run_ledger = [ledger[d] for d in sorted(ledger) if first <= d <= last]
+        loaded = load_window(
+            engine, endpoint, account_id, first, last, window, run_id, ledger=run_ledger
+        )
         result.rows.update(loaded)
         result.windows += 1
 

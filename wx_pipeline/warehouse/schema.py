@@ -7,6 +7,9 @@ with `metadata`, so a registry change without a new migration fails the suite.
   plus `_loaded_at` and `_run_id`. Every table and column carries its registry description as a
   comment (COMMENT ON), which BI tools show.
 * `wechat_raw.api_response`: every API answer as received (JSONB), to rebuild facts from.
+* `wechat_meta.coverage`: the ledger, what is loaded per account, endpoint and day, written by
+  the loader in the transaction that loads the day; `wechat_meta.api_calls`: calls per account,
+  endpoint and Beijing day, shared by every process against the daily budget.
 * `analytics` belongs to dbt; only `grant_bi` touches it (to create it and grant reads).
 """
 
@@ -21,9 +24,10 @@ from wx_pipeline.wechat.endpoints import ENDPOINTS, Column, Endpoint, SqlType, T
 
 FACT_SCHEMA: Final = "wechat"
 RAW_SCHEMA: Final = "wechat_raw"
+META_SCHEMA: Final = "wechat_meta"
 ANALYTICS_SCHEMA: Final = "analytics"
 #: The schemas the migrations own (analytics is dbt's).
-OWNED_SCHEMAS: Final = (FACT_SCHEMA, RAW_SCHEMA)
+OWNED_SCHEMAS: Final = (FACT_SCHEMA, RAW_SCHEMA, META_SCHEMA)
 
 ACCOUNT_ID: Final = "account_id"
 LOADED_AT: Final = "_loaded_at"
@@ -134,6 +138,82 @@ api_response = sa.Table(
     schema=RAW_SCHEMA,
     comment="One row per successful datacube API call: the raw answer, kept so fact tables can "
     "be rebuilt (wx-pipeline renormalize) without spending API quota.",
+)
+
+
+coverage = sa.Table(
+    "coverage",
+    metadata,
+    sa.Column(ACCOUNT_ID, sa.Text(), nullable=False, comment="App id of the account."),
+    sa.Column("endpoint", sa.Text(), nullable=False, comment="Endpoint name, e.g. getusersummary."),
+    sa.Column(
+        "day",
+        sa.Date(),
+        nullable=False,
+        comment="The Beijing day loaded (the ref_date; a week's Monday, a month's 1st).",
+    ),
+    sa.Column(
+        "rows",
+        sa.Integer(),
+        nullable=False,
+        comment="Rows of the endpoint's main table for the day (0: the API listed nothing).",
+    ),
+    sa.Column(
+        "final",
+        sa.Boolean(),
+        nullable=False,
+        comment="Whether the day was final when fetched: false for a cumulative article "
+        "endpoint's send date whose running totals were still growing (its tail is pulled again).",
+    ),
+    sa.Column(
+        "final_through",
+        sa.Date(),
+        nullable=True,
+        comment="The newest final day when it was fetched (NULL: not recorded).",
+    ),
+    sa.Column(
+        "archive_id",
+        sa.BigInteger(),
+        nullable=True,
+        comment="The wechat_raw.api_response row the day was loaded from.",
+    ),
+    sa.Column("run_id", sa.Text(), nullable=True, comment="Id of the run that loaded it."),
+    sa.Column(
+        "loaded_at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=False,
+        server_default=sa.text("now()"),
+        comment="When (the start of the loading transaction).",
+    ),
+    sa.PrimaryKeyConstraint(ACCOUNT_ID, "endpoint", "day"),
+    schema=META_SCHEMA,
+    comment="The coverage ledger: one row per account, endpoint and day loaded, written in the "
+    "transaction that loads the day's facts, so it never disagrees with them.",
+)
+
+api_calls = sa.Table(
+    "api_calls",
+    metadata,
+    sa.Column(ACCOUNT_ID, sa.Text(), nullable=False, comment="App id of the account."),
+    sa.Column("endpoint", sa.Text(), nullable=False, comment="Endpoint name, e.g. getusersummary."),
+    sa.Column("day", sa.Date(), nullable=False, comment="The Beijing day the calls were made."),
+    sa.Column(
+        "calls",
+        sa.Integer(),
+        nullable=False,
+        comment="Datacube calls made (or reserved) that day, retries included, by every process.",
+    ),
+    sa.Column(
+        "exhausted",
+        sa.Boolean(),
+        nullable=False,
+        server_default=sa.false(),
+        comment="WeChat answered 45009 (daily quota exhausted): no more calls that day.",
+    ),
+    sa.PrimaryKeyConstraint(ACCOUNT_ID, "endpoint", "day"),
+    schema=META_SCHEMA,
+    comment="API calls per account, endpoint and Beijing day: the one count every process and "
+    "run shares against WX_DAILY_BUDGET and WeChat's daily quota.",
 )
 
 
