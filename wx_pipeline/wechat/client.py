@@ -51,17 +51,19 @@ from wx_pipeline.wechat.errors import (
     MINUTE_LIMIT,
     NOT_READY,
     TOKEN_CODES,
+    BudgetExceededError,
     CallContext,
     ConfigurationError,
     EndpointRetiredError,
     MalformedResponseError,
+    QuotaExhaustedError,
     RequestError,
     TokenRejectedError,
     TransientError,
     WeChatError,
     error_for,
 )
-from wx_pipeline.wechat.quota import CallCounter, CallKey
+from wx_pipeline.wechat.quota import CallCounter, CallKey, CallStore
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline.wechat.redaction import install_log_redaction, register_secret
 from wx_pipeline.wechat.tokens import (
@@ -232,6 +234,7 @@ class DatacubeClient:
         sleep: Sleep = asyncio.sleep,
         token_cache: TokenCache = PROCESS_TOKENS,
         token_dir: Path | None = None,
+        call_store: CallStore | None = None,
     ) -> None:
         if concurrency < 1 or global_concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}/{global_concurrency}")
@@ -247,7 +250,7 @@ class DatacubeClient:
         self.ready_time = ready_time
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self.calls = CallCounter(daily_budget)
+        self.calls = CallCounter(daily_budget, call_store)
         self._clock = clock
         self._sleep = sleep
         self._session: _Session | None = None
@@ -342,6 +345,25 @@ class DatacubeClient:
     def minimum_calls(self, endpoint: Endpoint | str, start: date, end: date) -> int:
         return len(self.plan(endpoint, start, end))
 
+    async def prepay(self, account: Account, endpoint: Endpoint, calls: int) -> None:
+        """Take ``calls`` of today's budget ahead (one round trip to a shared count for a chunk
+        instead of one per call); when fewer are left, take none and raise
+        ``BudgetExceededError``: no call is made that could not finish the chunk."""
+        key = CallKey(account.app_id, endpoint.name, self.today())
+        granted = await asyncio.to_thread(self.calls.prepay, key, calls)
+        if granted >= calls:
+            return
+        await asyncio.to_thread(self.calls.release, key, granted)
+        context = CallContext(account.app_id, account.name, endpoint.name)
+        raise BudgetExceededError(
+            f"{context.describe()}: {calls} more calls needed, {granted} left of today's budget "
+            f"({self.calls.daily_budget or 'WeChat quota spent'}) on {key.day.isoformat()}, "
+            "Beijing: the rest waits for tomorrow",
+            context,
+            budget=self.calls.daily_budget or 0,
+            used=granted,
+        )
+
     def call_counts(self) -> dict[CallKey, int]:
         """Datacube calls made so far per (account, endpoint, Beijing day)."""
         return self.calls.counts()
@@ -397,6 +419,39 @@ class DatacubeClient:
     ) -> FetchReport:
         """``fetch_many`` for synchronous callers such as Dagster ops."""
         return asyncio.run(self._closing(self.fetch_many(jobs, on_progress)))
+
+    async def quota_remaining(self, account: Account, endpoint: Endpoint) -> int | None:
+        """WeChat's remaining daily quota for the account's endpoint
+        (``/cgi-bin/openapi/quota/get``), or None when the API does not say."""
+        context = CallContext(account.app_id, account.name, endpoint.name)
+        lane = self._current_session().lane(account.app_id)
+        try:
+            token = await self.tokens.get(account)
+            async with lane.semaphore, self._current_session().everyone:
+                request = lane.http.build_request(
+                    "POST",
+                    f"{self.base_url}/cgi-bin/openapi/quota/get",
+                    params={"access_token": token},
+                    json={"cgi_path": endpoint.path},
+                )
+                body = await _send(lane.http, request, context)
+        except WeChatError as exc:
+            logger.info("%s: quota not read (%s)", context.describe(), exc)
+            return None
+        quota = body.get("quota")
+        remain = quota.get("remain") if isinstance(quota, dict) else None
+        return remain if isinstance(remain, int) and not _errcode(body) else None
+
+    def quota_remaining_sync(
+        self, pairs: Sequence[tuple[Account, Endpoint]]
+    ) -> dict[tuple[str, str], int | None]:
+        """``quota_remaining`` of many (account, endpoint) pairs at once."""
+
+        async def all_of() -> dict[tuple[str, str], int | None]:
+            found = await asyncio.gather(*(self.quota_remaining(a, e) for a, e in pairs))
+            return {(a.app_id, e.name): r for (a, e), r in zip(pairs, found, strict=True)}
+
+        return asyncio.run(self._closing(all_of()))
 
     async def _closing(self, work: Awaitable[T]) -> T:
         try:
@@ -514,7 +569,10 @@ class DatacubeClient:
                         errmsg=_errmsg(body),
                     )
             if code := _errcode(body):
-                raise error_for(code, _errmsg(body), context)
+                error = error_for(code, _errmsg(body), context)
+                if isinstance(error, QuotaExhaustedError):  # for every process, until midnight
+                    self.calls.exhausted(context, self.today())
+                raise error
             if not isinstance(body.get("list"), list):
                 raise MalformedResponseError(
                     f"{context.describe()}: answer has no 'list' array (keys: {sorted(body)})",

@@ -957,6 +957,15 @@ def plan_windows(endpoint: Endpoint, first: date, last: date) -> list[Window]:
     return packed
 
 
+_PERIOD_SUFFIX: Final = {Period.DAY: "", Period.WEEK: "_weekly", Period.MONTH: "_monthly"}
+
+
+def asset_family(endpoint: Endpoint) -> str:
+    """The endpoints fetched together (one Dagster asset): the family, and the period when it is
+    not daily, e.g. ``followers``, ``messages_weekly``."""
+    return f"{endpoint.family.value}{_PERIOD_SUFFIX[endpoint.period]}"
+
+
 def families() -> dict[Family, tuple[Endpoint, ...]]:
     """Endpoints by family, in registry order."""
     out: dict[Family, list[Endpoint]] = {}
