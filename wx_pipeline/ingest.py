@@ -7,7 +7,8 @@ The unit of work is a *chunk*: consecutive API windows of one (account, endpoint
 ``CHUNK_DAYS`` days. A chunk is fetched, archived (committed), normalised and loaded (one
 transaction replacing exactly its days) before its job fetches the next one, so memory holds a
 bounded number of chunks however many accounts and days a run covers. What makes a run
-trustworthy holds per chunk: every answer is archived before any of its rows load; an invalid
+trustworthy holds per chunk: every answer is archived before any of its rows load (the
+coverage ledger records the chunk's days in the loading transaction); an invalid
 payload loads nothing of its chunk (and stops its job: retrying cannot fix data); a chunk with
 a window that could not be fetched is archived but never replaces the warehouse's rows.
 
@@ -32,11 +33,12 @@ from sqlalchemy.engine import Engine
 
 from wx_pipeline.settings import Account
 from wx_pipeline.warehouse.archive import archive_responses
+from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
 from wx_pipeline.wechat.endpoints import Endpoint, Window
-from wx_pipeline.wechat.errors import TransientError, WeChatError
+from wx_pipeline.wechat.errors import BudgetExceededError, TransientError, WeChatError
 
 #: Days of one (account, endpoint) fetched, archived, normalised and loaded together: the unit
 #: of memory and of replacement. A month keeps a chunk to a few MB for the largest accounts.
@@ -194,38 +196,39 @@ class _Pass:
 
     def run(self, work: Sequence[Work]) -> None:
         started, calls_before = time.perf_counter(), self.client.calls.total()
-        plans = [(w, self.client.plan(w.endpoint, w.first, w.last)) for w in work]
-        self.planned = sum(len(windows) for _, windows in plans)
+        # Counted now, planned again as each job starts: a decade of windows for a hundred
+        # accounts is not held at once.
+        self.planned = sum(len(self.client.plan(w.endpoint, w.first, w.last)) for w in work)
         self.report.minimum_calls += self.planned
-        with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="wx-load") as pool:
-            asyncio.run(self._run(plans, pool))
+        try:
+            with ThreadPoolExecutor(LOAD_THREADS, thread_name_prefix="wx-load") as pool:
+                asyncio.run(self._run(work, pool))
+        finally:
+            self.client.calls.settle()  # calls taken for chunks that never ran go back
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 
-    async def _run(
-        self, plans: Sequence[tuple[Work, list[Window]]], pool: ThreadPoolExecutor
-    ) -> None:
+    async def _run(self, work: Sequence[Work], pool: ThreadPoolExecutor) -> None:
         gate = asyncio.Semaphore(self.jobs_in_flight)
         try:
             async with asyncio.TaskGroup() as group:
-                for work, windows in plans:
-                    if windows:
-                        group.create_task(self._job(work, windows, gate, pool))
+                for item in work:
+                    group.create_task(self._job(item, gate, pool))
         finally:
             await self.client.aclose()
 
-    async def _job(
-        self,
-        work: Work,
-        windows: list[Window],
-        gate: asyncio.Semaphore,
-        pool: ThreadPoolExecutor,
-    ) -> None:
+    async def _job(self, work: Work, gate: asyncio.Semaphore, pool: ThreadPoolExecutor) -> None:
         job = Job(work.account, work.endpoint, work.first, work.last)
         stop = asyncio.Event()  # the job's: set by an error that holds for every window
         loop = asyncio.get_running_loop()
         async with gate:
+            windows = self.client.plan(work.endpoint, work.first, work.last)
             for number, chunk in enumerate(chunks(windows)):
+                try:
+                    await self.client.prepay(work.account, work.endpoint, len(chunk))
+                except BudgetExceededError as exc:  # today's budget is spent: tomorrow's work
+                    self._fail(job, exc)
+                    break
                 result = await self.client.fetch_windows(job, chunk, stop, probe_first=number == 0)
                 self._hold(len(result.responses))
                 # Off the event loop: COPY and normalising would stall every call in flight.
@@ -254,6 +257,7 @@ class _Pass:
                     windows[-1].end,
                     batch.frames_for(job.endpoint, job.account.app_id),
                     self.run_id,
+                    ledger=ledger_days(job.endpoint, responses, ids),
                 )
             except InvalidPayloadError as exc:
                 invalid = True
