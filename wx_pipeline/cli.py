@@ -18,7 +18,12 @@ from wx_pipeline import __version__
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.settings import get_settings
 from wx_pipeline.simulator.cli import simulator
-from wx_pipeline.warehouse.commands import grant_bi_command, migrate_command, renormalize_command
+from wx_pipeline.warehouse.commands import (
+    grant_bi_command,
+    migrate_command,
+    purge_command,
+    renormalize_command,
+)
 
 # Exit status for errors the user can fix (click uses 2 for usage errors as well).
 USER_ERROR_EXIT = 2
@@ -120,7 +125,16 @@ def psql(args: tuple[str, ...]) -> None:
     metavar="GROUP",
     help="Only these asset groups (followers, articles, hourly_reads, messages, callbacks).",
 )
-def run(start: Any, end: Any, days: int, groups: tuple[str, ...]) -> None:
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="APP_ID",
+    help="Only this account (repeatable); default: every configured account.",
+)
+def run(
+    start: Any, end: Any, days: int, groups: tuple[str, ...], accounts: tuple[str, ...]
+) -> None:
     """Migrate, fetch and load a date range for every account, build the marts, summarise."""
     from datetime import timedelta
 
@@ -133,8 +147,67 @@ def run(start: Any, end: Any, days: int, groups: tuple[str, ...]) -> None:
     first = start.date() if start is not None else last - timedelta(days=days - 1)
     check_range(settings, first, last)
     with live_progress():
-        summary = run_pipeline(settings, first, last, groups)
+        summary = run_pipeline(settings, first, last, groups, accounts)
     print_summary(summary)
+
+
+@main.command()
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="APP_ID",
+    help="Only this account (repeatable); default: every configured account.",
+)
+def history(accounts: tuple[str, ...]) -> None:
+    """Fill missing history within today's quota (newest days first), then the marts."""
+    from wx_pipeline.progress import live_progress
+    from wx_pipeline.runner import run_history
+
+    with live_progress():
+        result = run_history(get_settings(), accounts)
+    click.echo(result.summary)
+    click.echo(f"done in {result.seconds:.1f} s; runs: {', '.join(result.run_ids)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def status(as_json: bool) -> None:
+    """Per account and asset family: days loaded, gaps, provisional days, calls, history left."""
+    import json
+
+    from wx_pipeline import clock
+    from wx_pipeline.defs.resources import configured_accounts
+    from wx_pipeline.history import keeps_headroom
+    from wx_pipeline.status import account_status, print_status
+    from wx_pipeline.status import as_json as status_json
+    from wx_pipeline.warehouse.db import make_engine
+    from wx_pipeline.warehouse.embedded import warehouse_url
+    from wx_pipeline.warehouse.migrate import migrate
+    from wx_pipeline.wechat.endpoints import registry
+
+    settings = get_settings()
+    today = clock.now(settings).date()
+    engine = make_engine(warehouse_url(settings))
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            statuses = account_status(
+                conn,
+                configured_accounts(settings),
+                list(registry(settings.span_overrides).values()),
+                settings.start_date,
+                clock.newest_final(settings),
+                today,
+                settings.daily_budget,
+                keeps_headroom(clock.now(settings), settings.data_ready_time),
+            )
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(status_json(statuses, today), indent=2))
+    else:
+        print_status(statuses, today)
 
 
 @main.command()
@@ -170,6 +243,7 @@ main.add_command(simulator)
 warehouse.add_command(migrate_command)
 warehouse.add_command(grant_bi_command)
 main.add_command(renormalize_command)
+main.add_command(purge_command)
 
 if __name__ == "__main__":
     main()

@@ -55,6 +55,8 @@ END_VAR: Final = "end_date"
 #: makes dbt parse the whole project again (~2 s), a changed env var only the files using it.
 START_ENV: Final = "WX_DBT_START_DATE"
 END_ENV: Final = "WX_DBT_END_DATE"
+#: The accounts a build refreshes (app ids, comma-separated; empty: all).
+ACCOUNTS_ENV: Final = "WX_DBT_ACCOUNTS"
 #: dbt's partial-parsing state, kept between runs (per warehouse) under WX_HOME.
 PARTIAL_PARSE_FILE: Final = "partial_parse.msgpack"
 
@@ -132,12 +134,14 @@ def window_args(first: date, last: date) -> list[str]:
     return ["--vars", json.dumps(window_vars(first, last))]
 
 
-def window_env(window: tuple[date, date] | None) -> dict[str, str]:
-    """The window as the environment variables the models read; empty strings: no window."""
-    if window is None:
-        return {START_ENV: "", END_ENV: ""}
-    vars_ = window_vars(*window)
-    return {START_ENV: vars_[START_VAR], END_ENV: vars_[END_VAR]}
+def window_env(window: tuple[date, date] | None, accounts: Sequence[str] = ()) -> dict[str, str]:
+    """The window (and accounts) as the environment variables the models read; empty
+    strings: no window, every account."""
+    env = {START_ENV: "", END_ENV: "", ACCOUNTS_ENV: ",".join(accounts)}
+    if window is not None:
+        vars_ = window_vars(*window)
+        env.update({START_ENV: vars_[START_VAR], END_ENV: vars_[END_VAR]})
+    return env
 
 
 def parse_cache_dir(home: Path, url: str) -> Path:

@@ -9,6 +9,7 @@ import dagster as dg
 from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
 from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
+from wx_pipeline.defs.history import build_coverage_checks, history_fill, history_schedule
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
@@ -34,9 +35,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     jobs = build_jobs(groups, dg.AssetSelection.assets(dbt))
     return dg.Definitions(
         assets=[*ingestion, dbt],
-        asset_checks=[build_reconciliation_checks(groups)],
-        jobs=list(jobs.values()),
-        schedules=build_schedules(jobs, groups, settings.data_ready_time),
+        asset_checks=[build_reconciliation_checks(groups), build_coverage_checks(groups)],
+        jobs=[*jobs.values(), history_fill],
+        schedules=[
+            *build_schedules(jobs, groups, settings.data_ready_time),
+            history_schedule(settings.data_ready_time),
+        ],
         sensors=[build_analytics_sensor(jobs[ANALYTICS_JOB], groups)],
         resources={
             "wechat": WeChatApiResource(

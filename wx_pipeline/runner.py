@@ -160,22 +160,11 @@ def check_range(settings: Settings, first: date, last: date) -> None:
     clock.require_final(last, clock.now(settings), settings.data_ready_time)
 
 
-def run_pipeline(
-    settings: Settings,
-    first: date,
-    last: date,
-    groups: Sequence[str] = (),
-) -> RunSummary:
-    """Materialise every asset (or the selected groups) over [first, last] in as few runs as
-    the partitions allow: one daily run (ingestion, checks), weekly and monthly runs, then one
-    run of the marts over the same days."""
+@contextmanager
+def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
+    """(definitions, instance) for in-process runs recorded in the UI's instance."""
     import dagster as dg
 
-    from wx_pipeline.warehouse.embedded import warehouse_url
-
-    check_range(settings, first, last)
-    started = time.perf_counter()
-    summary = RunSummary(first, last)
     with _env(prepare_instance(settings)):
         defs = _definitions(settings)
         # Entered, the instance is also the one definitions load against (Dagster looks
@@ -184,26 +173,112 @@ def run_pipeline(
             # dagster-postgres otherwise opens a connection per event write and query: ~3 s
             # of a year's run. A long-lived process may hold a small pool, as the UI does.
             instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
-            for job_name, tags in _run_plan(first, last):
-                job = defs.resolve_job_def(job_name)
-                selected = _selection(defs, job, groups)
-                if selected is not None and not selected:
-                    continue
-                result = job.execute_in_process(
-                    instance=instance,
-                    tags=tags,
-                    asset_selection=selected,
-                    raise_on_error=False,
-                    # Progress bars and the one-line failure replace Dagster's console log.
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                )
-                summary.run_ids.append(result.run_id)
-                if not result.success:
-                    raise RunFailedError(_failure_text(result, job_name))
-                _collect(result, summary)
-            summary.metrics = key_metrics(warehouse_url(settings), first, last)
+            yield defs, instance
+
+
+def _execute(
+    defs: Any, instance: Any, job_name: str, tags: dict[str, str], selected: Any = None
+) -> Any:
+    """One job in this process; a failure is one line (RunFailedError)."""
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance,
+        tags=tags,
+        asset_selection=selected,
+        raise_on_error=False,
+        # Progress bars and the one-line failure replace Dagster's console log.
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    )
+    if not result.success:
+        raise RunFailedError(_failure_text(result, job_name))
+    return result
+
+
+def run_pipeline(
+    settings: Settings,
+    first: date,
+    last: date,
+    groups: Sequence[str] = (),
+    accounts: Sequence[str] = (),
+) -> RunSummary:
+    """Materialise every asset (or the selected groups) over [first, last] in as few runs as
+    the partitions allow: one daily run (ingestion, checks), weekly and monthly runs, then one
+    run of the marts over the same days; ``accounts`` (app ids) limits every run to them."""
+    from wx_pipeline.defs.tags import accounts_tags, select_accounts
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    check_range(settings, first, last)
+    if accounts and not settings.uses_simulator:
+        select_accounts(settings.accounts(), accounts)  # an unknown id: one line, before anything
+    started = time.perf_counter()
+    summary = RunSummary(first, last)
+    with _instance(settings) as (defs, instance):
+        for job_name, tags in _run_plan(first, last):
+            selected = _selection(defs, defs.resolve_job_def(job_name), groups)
+            if selected is not None and not selected:
+                continue
+            result = _execute(
+                defs, instance, job_name, {**tags, **accounts_tags(accounts)}, selected
+            )
+            summary.run_ids.append(result.run_id)
+            _collect(result, summary)
+        summary.metrics = key_metrics(warehouse_url(settings), first, last)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class HistorySummary:
+    """What ``wx-pipeline history`` prints."""
+
+    summary: str
+    calls: int = 0  # datacube calls the fill made
+    planned: int = 0  # the windows it planned: the fewest calls for what it loaded
+    run_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySummary:
+    """The history fill in this process (recorded in the UI), then the marts for what it
+    loaded, as the sensor does after a scheduled fill."""
+    from wx_pipeline.defs.history import HISTORY_JOB
+    from wx_pipeline.defs.partitions import window_tags
+    from wx_pipeline.defs.schedules import ANALYTICS_JOB
+    from wx_pipeline.defs.tags import accounts_tags, select_accounts
+    from wx_pipeline.warehouse.coverage import loaded_by_run
+    from wx_pipeline.warehouse.db import make_engine
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    if accounts and not settings.uses_simulator:
+        select_accounts(settings.accounts(), accounts)
+    started = time.perf_counter()
+    with _instance(settings) as (defs, instance):
+        result = _execute(defs, instance, HISTORY_JOB, accounts_tags(accounts))
+        meta = _op_metadata(result)
+        out = HistorySummary(
+            str(meta.get("summary", "history: done")),
+            calls=int(meta.get("api_calls", 0)),
+            planned=int(meta.get("api_calls_planned", 0)),
+            run_ids=[result.run_id],
+        )
+        engine = make_engine(warehouse_url(settings))
+        try:
+            with engine.connect() as conn:
+                loaded = loaded_by_run(conn, result.run_id)
+        finally:
+            engine.dispose()
+        if loaded is not None:
+            tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
+            out.run_ids.append(_execute(defs, instance, ANALYTICS_JOB, tags).run_id)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _op_metadata(result: Any) -> dict[str, Any]:
+    """The metadata of the run's (one) output, as plain values."""
+    for event in result.all_events:
+        if event.is_successful_output:
+            return {k: v.value for k, v in event.event_specific_data.metadata.items()}
+    return {}
 
 
 #: Key-metric columns of the summary: heading -> column of key_metrics.sql.

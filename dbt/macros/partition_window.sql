@@ -23,12 +23,29 @@
 {%- endmacro %}
 
 
-{#- A predicate on a date column: within the window widened by lookback_days before it, when an
-    incremental model refreshes a window; `true` otherwise. -#}
+{#- The accounts a build refreshes (env var WX_DBT_ACCOUNTS, app ids separated by commas, as
+    `wx-pipeline run --account` sets it): a predicate on account_id; `true` for all accounts.
+    Every model keeps accounts apart, so refreshing some leaves the others' rows as they are. -#}
+{% macro in_accounts() -%}
+  {%- set ids = [] -%}
+  {%- for id in env_var('WX_DBT_ACCOUNTS', '').split(',') if id.strip() -%}
+    {%- do ids.append("'" ~ id.strip() | replace("'", "''") ~ "'") -%}
+  {%- endfor -%}
+  {%- if ids -%}
+    account_id in ({{ ids | join(', ') }})
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- A predicate on a date column: within the window widened by lookback_days before it (and the
+    build's accounts), when an incremental model refreshes a window; `true` otherwise. -#}
 {% macro in_window(column, lookback_days=0) -%}
   {%- set window = partition_window() -%}
   {%- if is_incremental() and window is not none -%}
     {{ column }} between date '{{ window[0] }}' - {{ lookback_days }} and date '{{ window[1] }}'
+    and {{ in_accounts() }}
   {%- else -%}
     true
   {%- endif -%}
@@ -41,6 +58,7 @@
   {%- if is_incremental() and window is not none -%}
     {{ column }} >= date_trunc('week', date '{{ window[0] }}')::date
     and {{ column }} < date_trunc('week', date '{{ window[1] }}')::date + 7
+    and {{ in_accounts() }}
   {%- else -%}
     true
   {%- endif -%}
@@ -51,7 +69,7 @@
 {% macro in_test_window(column) -%}
   {%- set window = partition_window() -%}
   {%- if window is not none -%}
-    {{ column }} between date '{{ window[0] }}' and date '{{ window[1] }}'
+    {{ column }} between date '{{ window[0] }}' and date '{{ window[1] }}' and {{ in_accounts() }}
   {%- else -%}
     true
   {%- endif -%}

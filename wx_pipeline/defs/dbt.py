@@ -39,6 +39,7 @@ from wx_pipeline.dbt_project import (
 )
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
+from wx_pipeline.defs.tags import run_accounts
 from wx_pipeline.settings import get_settings
 
 GROUP = "analytics"
@@ -100,7 +101,8 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         # profiles.yml reads the warehouse and the models the window from WX_DBT_*;
         # dagster-dbt passes os.environ on.
         url = warehouse.resolved_url()
-        os.environ.update({**dbt_env(url), **window_env(run_window(context.run.tags))})
+        tags = context.run.tags
+        os.environ.update({**dbt_env(url), **window_env(run_window(tags), run_accounts(tags))})
         cache = parse_cache_dir(get_settings().home, url)
         progress.report("dbt", "build", 0, 1)
         # A target directory per invocation (dagster-dbt's default is one more under dbt/target

@@ -26,15 +26,15 @@ from wx_pipeline import progress
 from wx_pipeline.clock import NotFinalError, require_final
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
+from wx_pipeline.errors import WxUserError
 from wx_pipeline.ingest import IngestReport, ingest
-from wx_pipeline.wechat.endpoints import Endpoint, Family, Period
+from wx_pipeline.warehouse.calls import WarehouseCallStore
+from wx_pipeline.wechat.endpoints import Endpoint, Family, Period, asset_family
 
 KEY_PREFIX = "wechat"
 POOL = "wechat_api"
 OWNERS = ["team:data-platform"]
-#: Run tag limiting a run to some endpoints (comma-separated); the late-data refresh sets it.
-ENDPOINTS_TAG = "wx/endpoints"
-_PERIOD_SUFFIX = {Period.DAY: "", Period.WEEK: "_weekly", Period.MONTH: "_monthly"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class IngestionGroup:
 
     @property
     def name(self) -> str:
-        return f"{self.family.value}{_PERIOD_SUFFIX[self.period]}"
+        return asset_family(self.endpoints[0])
 
     @property
     def key(self) -> dg.AssetKey:
@@ -171,9 +171,14 @@ def build_ingestion_asset(
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         started = time.perf_counter()
         first, last = window_dates(context)
-        only = context.run.tags.get(ENDPOINTS_TAG)
-        endpoints = [e for e in group.endpoints if only is None or e.name in only.split(",")]
-        client = wechat.client()
+        only = run_endpoints(context.run.tags)
+        endpoints = [e for e in group.endpoints if not only or e.name in only]
+        engine = warehouse.engine()
+        client = wechat.client(call_store=WarehouseCallStore(engine))
+        try:
+            accounts = select_accounts(client.accounts, run_accounts(context.run.tags))
+        except WxUserError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         try:
             # The partitions end at the newest final day; a launch past it (a pinned clock, a
             # changed WX_DATA_READY_TIME) is refused like `wx-pipeline run` refuses it.
@@ -182,9 +187,9 @@ def build_ingestion_asset(
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         report = ingest(
             client,
-            warehouse.engine(),
+            engine,
             endpoints,
-            client.accounts,
+            accounts,
             first,
             last,
             run_id=context.run_id,

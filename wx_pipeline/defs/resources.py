@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from wx_pipeline.settings import Account, Settings, get_settings, load_settings
 from wx_pipeline.wechat.client import DatacubeClient
+from wx_pipeline.wechat.quota import CallStore
 
 # One simulator per process, shared by every asset of a run (started on first use).
 _simulator_lock = threading.Lock()
@@ -42,6 +43,19 @@ def _simulator(seed: int, now: datetime | None) -> tuple[str, list[Account]]:
         return _simulators[(seed, now)]
 
 
+def configured_accounts(settings: Settings, simulator_seed: int = 0) -> list[Account]:
+    """The accounts a run covers: the configured ones, or the simulator's when none is (its
+    accounts follow from the seed; no simulator is started to name them)."""
+    if not settings.uses_simulator:
+        return settings.accounts()
+    from wx_pipeline.simulator import demo_accounts
+
+    return [
+        Account(app_id=a.app_id, name=a.name, secret=SecretStr(a.secret))
+        for a in demo_accounts(simulator_seed)
+    ]
+
+
 class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The datacube API: accounts, base URL and client tuning.
 
@@ -59,14 +73,16 @@ class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             return load_settings(app_id=self.app_id, app_secret=SecretStr(self.app_secret))
         return get_settings()
 
-    def client(self) -> DatacubeClient:
-        """A client for this run's accounts (the simulator's when nothing is configured); its
-        sync fetches close their connections themselves."""
+    def client(self, call_store: CallStore | None = None) -> DatacubeClient:
+        """A client for this run's accounts (the simulator's when nothing is configured),
+        counting its calls in ``call_store`` (the warehouse's shared count) when given."""
         settings = self.settings()
         if settings.uses_simulator:
             base_url, accounts = _simulator(self.simulator_seed, settings.now)
-            return DatacubeClient.from_settings(settings, base_url=base_url, accounts=accounts)
-        return DatacubeClient.from_settings(settings)
+            return DatacubeClient.from_settings(
+                settings, base_url=base_url, accounts=accounts, call_store=call_store
+            )
+        return DatacubeClient.from_settings(settings, call_store=call_store)
 
 
 @cache

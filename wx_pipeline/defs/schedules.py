@@ -11,7 +11,7 @@ getarticletotal, 30 for getarticletotaldetail), and the 2025 endpoints flag unfi
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import dagster as dg
 from dagster._core.definitions.partitions.partitioned_schedule import (
@@ -20,8 +20,10 @@ from dagster._core.definitions.partitions.partitioned_schedule import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from wx_pipeline.clock import newest_final_day
-from wx_pipeline.defs.ingestion import ENDPOINTS_TAG, IngestionGroup
+from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE
+from wx_pipeline.defs.tags import ENDPOINTS_TAG
+from wx_pipeline.history import LATE_DATA_AFTER_READY, NIGHTLY_AFTER_READY
 from wx_pipeline.wechat.endpoints import Period
 
 
@@ -75,9 +77,9 @@ def build_jobs(
     }
 
 
-def _after(ready: time, minutes: int) -> tuple[int, int]:
-    """(hour, minute) ``minutes`` after ``ready``; settings keep ready <= 20:00, so the same day."""
-    total = ready.hour * 60 + ready.minute + minutes
+def _after(ready: time, delay: timedelta) -> tuple[int, int]:
+    """(hour, minute) ``delay`` after ``ready``; settings keep ready <= 20:00, so the same day."""
+    total = ready.hour * 60 + ready.minute + int(delay.total_seconds()) // 60
     return total // 60, total % 60
 
 
@@ -89,10 +91,10 @@ def build_schedules(
     revising = sorted(
         e.name for g in groups for e in g.endpoints if e.revision_days or e.has_is_delay
     )
-    nightly_h, nightly_m = _after(ready, 30)
-    weekly_h, weekly_m = _after(ready, 60)
-    monthly_h, monthly_m = _after(ready, 90)
-    late_h, late_m = _after(ready, 120)
+    nightly_h, nightly_m = _after(ready, NIGHTLY_AFTER_READY)
+    weekly_h, weekly_m = _after(ready, timedelta(minutes=60))
+    monthly_h, monthly_m = _after(ready, timedelta(minutes=90))
+    late_h, late_m = _after(ready, LATE_DATA_AFTER_READY)
 
     @dg.schedule(
         name="late_data_refresh",

@@ -1,9 +1,10 @@
 """Sensors: what Dagster starts when something else has happened.
 
 ``analytics_after_ingestion``: every successful ingestion run of daily data (the nightly and
-late-data schedules, a job launched from the UI, an asset backfill) is followed by one
-``analytics`` run that rebuilds the marts for exactly the days that run loaded. It is on by
-default: the marts must never lag the facts because a toggle was forgotten.
+late-data schedules, a job launched from the UI, an asset backfill, the history fill) is
+followed by one ``analytics`` run that rebuilds the marts for exactly the days (and accounts)
+that run loaded: from its partition tags, or for the history fill from the coverage ledger. It
+is on by default: the marts must never lag the facts because a toggle was forgotten.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from wx_pipeline.defs.history import HISTORY_JOB
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import run_window, window_tags
+from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, INGESTION_JOBS
+from wx_pipeline.defs.tags import accounts_tags, run_accounts
+from wx_pipeline.warehouse.coverage import loaded_by_run
 from wx_pipeline.wechat.endpoints import Period
 
 
@@ -33,15 +38,24 @@ def build_analytics_sensor(
         "run rebuilds the marts for the days it loaded.",
     )
     def analytics_after_ingestion(
-        context: dg.RunStatusSensorContext,
+        context: dg.RunStatusSensorContext, warehouse: WarehouseResource
     ) -> dg.RunRequest | dg.SkipReason:
         run = context.dagster_run
+        if run.job_name == HISTORY_JOB:
+            with warehouse.engine().connect() as conn:
+                loaded = loaded_by_run(conn, run.run_id)
+            if loaded is None:
+                return dg.SkipReason(f"run {run.run_id} loaded nothing")
+            tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
+            return dg.RunRequest(run_key=run.run_id, tags=tags)
         loaded_daily = run.job_name in INGESTION_JOBS or bool(
             run.asset_selection and run.asset_selection & daily
         )
         window = run_window(run.tags)
         if not loaded_daily or window is None:
             return dg.SkipReason(f"run {run.run_id} loaded no daily partitions")
-        return dg.RunRequest(run_key=run.run_id, tags=window_tags(*window))
+        # The same days, and the same accounts when the run was limited to some.
+        tags = {**window_tags(*window), **accounts_tags(run_accounts(run.tags))}
+        return dg.RunRequest(run_key=run.run_id, tags=tags)
 
     return analytics_after_ingestion
