@@ -505,6 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="run only these scenarios")
     parser.add_argument("--no-floors", action="store_true")
     args = parser.parse_args(argv)
+    # A stop (SIGTERM) still stops the suite's PostgreSQL and simulators on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     OUT.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="wx-bench-pg-"))
     warehouse = Warehouse(root)

@@ -10,11 +10,15 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.ingestion import POOL, ingestion_groups
+from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import late_day
 from wx_pipeline.settings import load_settings
+from wx_pipeline.warehouse.db import make_engine
+from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.endpoints import ENDPOINTS
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
@@ -166,6 +170,7 @@ def test_schedules_and_partitions_follow_the_data_ready_time(wx_env: pytest.Monk
         "weekly": "15 11 * * 1",
         "monthly": "45 11 1 * *",
         "late_data_refresh": "15 12 * * *",
+        "history_fill": "15 13 * * *",
     }
     followers = defs.resolve_asset_graph().get(dg.AssetKey(["wechat", "followers"]))
     partitions = followers.partitions_def
@@ -207,6 +212,7 @@ def test_marts_follow_every_successful_daily_ingestion(
             dagster_event=event,
             dagster_instance=instance,
             dagster_run=run,
+            resources={"warehouse": WarehouseResource(url="postgresql://unused/here")},
         )
         result = sensor(context)
     if window is None:
@@ -215,3 +221,43 @@ def test_marts_follow_every_successful_daily_ingestion(
         assert isinstance(result, dg.RunRequest)
         assert result.run_key == run.run_id
         assert (result.tags["wx/window_start"], result.tags["wx/window_end"]) == window
+
+
+def test_marts_follow_a_history_fill_over_what_it_loaded(
+    defs: dg.Definitions, database_url: str
+) -> None:
+    """The fill's days and accounts are not in its tags: the ledger says what the run loaded."""
+    migrate(database_url)
+    sensor = defs.get_sensor_def("analytics_after_ingestion")
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(
+            defs.resolve_job_def("history_fill"), status=dg.DagsterRunStatus.SUCCESS
+        )
+        engine = make_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into wechat_meta.coverage (account_id, endpoint, day, rows, final, "
+                    "run_id) values ('wxb', 'getusersummary', '2021-05-01', 3, true, :r), "
+                    "('wxa', 'getusersummary', '2020-01-31', 3, true, :r), "
+                    "('wxc', 'getusersummary', '2019-01-01', 3, true, 'another-run')"
+                ),
+                {"r": run.run_id},
+            )
+        engine.dispose()
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=dg.DagsterEvent(
+                event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="history_fill"
+            ),
+            dagster_instance=instance,
+            dagster_run=run,
+            resources={"warehouse": WarehouseResource(url=database_url)},
+        )
+        result = sensor(context)
+    assert isinstance(result, dg.RunRequest)
+    assert result.tags == {
+        "wx/window_start": "2020-01-31",
+        "wx/window_end": "2021-05-01",
+        "wx/accounts": "wxa,wxb",
+    }
