@@ -57,6 +57,8 @@ START_ENV: Final = "WX_DBT_START_DATE"
 END_ENV: Final = "WX_DBT_END_DATE"
 #: The accounts a build refreshes (app ids, comma-separated; empty: all).
 ACCOUNTS_ENV: Final = "WX_DBT_ACCOUNTS"
+#: The warehouse lock every dbt invocation that writes holds (one build at a time).
+DBT_LOCK: Final = "wx:dbt"
 #: dbt's partial-parsing state, kept between runs (per warehouse) under WX_HOME.
 PARTIAL_PARSE_FILE: Final = "partial_parse.msgpack"
 
@@ -86,7 +88,9 @@ def dbt_env(url: str | None) -> dict[str, str]:
         "WX_DBT_HOST": "localhost",
         "WX_DBT_PORT": "5432",
         "WX_DBT_USER": "postgres",
-        "DBT_ENV_SECRET_WX_DBT_PASSWORD": "",
+        # Not a DBT_ENV_SECRET_ variable: dbt would scrub its value out of every log line, and a
+        # short password ("x") then mangles the JSON events (e*****tra) dagster-dbt reads.
+        "WX_DBT_PASSWORD": "",
         "WX_DBT_DBNAME": "wx",
         "WX_DBT_SSLMODE": "prefer",
         # Models that need "the newest day" (dim_date) follow the pipeline's rule and clock.
@@ -105,8 +109,7 @@ def dbt_env(url: str | None) -> dict[str, str]:
     if parsed.username:
         env["WX_DBT_USER"] = parsed.username
     if parsed.password:
-        # dbt scrubs DBT_ENV_SECRET_* values from its logs.
-        env["DBT_ENV_SECRET_WX_DBT_PASSWORD"] = str(parsed.password)
+        env["WX_DBT_PASSWORD"] = str(parsed.password)
     if parsed.database:
         env["WX_DBT_DBNAME"] = parsed.database
     if "sslmode" in query:
@@ -147,7 +150,12 @@ def window_env(window: tuple[date, date] | None, accounts: Sequence[str] = ()) -
 def parse_cache_dir(home: Path, url: str) -> Path:
     """Where dbt's partial-parsing state for the warehouse at ``url`` is kept: dbt parses
     everything again when the profile changes, so one state per warehouse."""
-    profile = {k: v for k, v in dbt_env(url).items() if k != "WX_DBT_NEWEST_FINAL_DAY"}
+    # Where, not who with which password: nothing secret goes into a directory name.
+    profile = {
+        k: v
+        for k, v in dbt_env(url).items()
+        if k not in ("WX_DBT_NEWEST_FINAL_DAY", "WX_DBT_PASSWORD")
+    }
     tag = hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()[:12]
     return home / "dbt-parse" / tag
 
@@ -197,15 +205,28 @@ def run_dbt(
 
     `extra_env` adds variables, e.g. `DBT_TARGET_PATH` to keep a test's artifacts apart. The
     result is returned whatever dbt's exit status; output goes to the terminal unless captured.
+    A command that uses the warehouse waits for any other dbt invocation on it (``DBT_LOCK``).
     """
-    return subprocess.run(
-        [str(dbt_executable()), *args],
-        cwd=DBT_PROJECT_DIR,
-        env=dbt_process_env(url, extra_env),
-        capture_output=capture,
-        text=True,
-        check=False,
-    )
+    from wx_pipeline.warehouse.db import exclusive, make_engine
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(dbt_executable()), *args],
+            cwd=DBT_PROJECT_DIR,
+            env=dbt_process_env(url, extra_env),
+            capture_output=capture,
+            text=True,
+            check=False,
+        )
+
+    if url is None or not needs_warehouse(args):
+        return run()
+    engine = make_engine(url)
+    try:
+        with exclusive(engine, DBT_LOCK):
+            return run()
+    finally:
+        engine.dispose()
 
 
 def prepare_manifest(target_path: Path | None = None) -> Path:

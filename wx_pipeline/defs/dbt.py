@@ -27,6 +27,7 @@ from packaging import version
 
 from wx_pipeline import progress
 from wx_pipeline.dbt_project import (
+    DBT_LOCK,
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
     SOURCE_NAME,
@@ -41,6 +42,7 @@ from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.tags import run_accounts
 from wx_pipeline.settings import get_settings
+from wx_pipeline.warehouse.db import exclusive
 
 GROUP = "analytics"
 
@@ -107,7 +109,12 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         progress.report("dbt", "build", 0, 1)
         # A target directory per invocation (dagster-dbt's default is one more under dbt/target
         # for every run, a few MB each, never removed), started from the kept parse state.
-        with tempfile.TemporaryDirectory(prefix="wx-dbt-target-") as tmp:
+        # One dbt build at a time on a warehouse: concurrent builds race creating the same
+        # seeds, views and tables ("relation already exists") on a fresh one.
+        with (
+            exclusive(warehouse.engine(), DBT_LOCK),
+            tempfile.TemporaryDirectory(prefix="wx-dbt-target-") as tmp,
+        ):
             target = Path(tmp)
             restore_parse_state(cache, target)
             yield from dbt.cli(["build"], context=context, target_path=target).stream()

@@ -168,14 +168,14 @@ def test_dbt_env_reads_the_embedded_socket_url() -> None:
     assert env["WX_DBT_HOST"] == "/tmp/wx home/pgdata"
     assert env["WX_DBT_DBNAME"] == "wx"
     assert env["WX_DBT_USER"] == "postgres"
-    assert env["DBT_ENV_SECRET_WX_DBT_PASSWORD"] == ""
+    assert env["WX_DBT_PASSWORD"] == ""
 
 
 def test_dbt_env_reads_a_tcp_url_with_password_and_sslmode() -> None:
     env = dbt_env("postgresql+psycopg://bi:p%40ss@db.example:6543/wh?sslmode=require")
     assert (env["WX_DBT_HOST"], env["WX_DBT_PORT"]) == ("db.example", "6543")
     assert (env["WX_DBT_USER"], env["WX_DBT_DBNAME"]) == ("bi", "wh")
-    assert env["DBT_ENV_SECRET_WX_DBT_PASSWORD"] == "p@ss"
+    assert env["WX_DBT_PASSWORD"] == "p@ss"
     assert env["WX_DBT_SSLMODE"] == "require"
 
 
