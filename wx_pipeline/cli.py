@@ -55,17 +55,11 @@ def warehouse() -> None:
 @warehouse.command()
 def start() -> None:
     """Start the embedded warehouse (or check the configured one) and print its URL."""
-    import psycopg
-
-    from wx_pipeline.warehouse.embedded import libpq_url, warehouse_url
+    from wx_pipeline.warehouse.db import require_reachable
+    from wx_pipeline.warehouse.embedded import warehouse_url
 
     url = warehouse_url(get_settings())
-    try:
-        with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-        raise WxUserError(f"warehouse unreachable: {first}") from None
+    require_reachable(url)
     click.echo(_display_url(url))
     click.echo("warehouse ready")
 

@@ -21,16 +21,21 @@ the per-account limit does not starve the global one.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from threading import Lock
+from typing import Any
 
+import psycopg
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from wx_pipeline.errors import WxUserError
 from wx_pipeline.settings import Account
 from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.coverage import ledger_days
@@ -81,13 +86,36 @@ def chunks(windows: Sequence[Window], days: int = CHUNK_DAYS) -> list[list[Windo
     return groups
 
 
+class WarehouseUnavailableError(WxUserError):
+    """The warehouse could not be reached (or went away) while a chunk was stored; nothing of
+    the chunk was loaded (its transaction rolled back)."""
+
+    @classmethod
+    def during(cls, job: Job, exc: Exception) -> WarehouseUnavailableError:
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        detail = said[0] if said else type(exc).__name__
+        return cls(
+            f"warehouse connection lost while loading {job.endpoint.name} of account "
+            f"{job.account.name!r} ({job.account.app_id}): {detail}"
+        )
+
+
+#: What can keep a chunk from loading.
+ChunkError = WeChatError | InvalidPayloadError | WarehouseUnavailableError
+
+
+def _transient(error: ChunkError) -> bool:
+    """Worth a second round: the API's bad minute past its retries, a lost connection."""
+    return isinstance(error, TransientError | WarehouseUnavailableError)
+
+
 @dataclass(frozen=True)
 class AccountFailure:
     """An account (or one of its endpoints) that could not be fetched or loaded, and why."""
 
     account: Account
     endpoint: str
-    error: WeChatError | InvalidPayloadError
+    error: ChunkError
 
 
 @dataclass
@@ -119,20 +147,78 @@ class IngestReport:
 
     @property
     def only_transient_failures(self) -> bool:
-        return bool(self.failures) and all(
-            isinstance(f.error, TransientError) for f in self.failures
-        )
+        return bool(self.failures) and all(_transient(f.error) for f in self.failures)
+
+    def problems(self) -> list[Problem]:
+        """The failures as problems: one per account and cause, with the endpoints it hit."""
+        grouped: dict[tuple[str, int | None, str], Problem] = {}
+        for f in self.failures:
+            problem = Problem.of(f)
+            key = (problem.account_id, problem.errcode, problem.message)
+            grouped.setdefault(key, problem).endpoints.add(f.endpoint)
+        return sorted(grouped.values(), key=lambda p: (p.account_id, p.message))
 
     def failure_message(self) -> str:
-        """One line per failed account and problem, naming the endpoints it hit."""
-        grouped: dict[tuple[str, int | None], tuple[str, set[str]]] = {}
-        for f in self.failures:
-            key = (f.account.app_id, getattr(f.error, "errcode", None))
-            grouped.setdefault(key, (str(f.error), set()))[1].add(f.endpoint)
-        problems = [
-            f"{message} [{', '.join(sorted(endpoints))}]" for message, endpoints in grouped.values()
-        ]
-        return f"{len(problems)} account problem(s): " + "; ".join(sorted(problems))
+        """One line per failed account and problem."""
+        return "; ".join(p.line() for p in self.problems())
+
+
+#: WeChat's request ids ("rid: ...", "hint: [...]") differ at every call: not part of the cause.
+_REQUEST_ID = re.compile(r"\s*(?:rid:\s*[\w-]+|hint:\s*\[[^\]]*\])")
+
+
+@dataclass
+class Problem:
+    """One cause of failure of one account, as shown to people (one short line)."""
+
+    account_id: str
+    errcode: int | None
+    message: str  # without WeChat's request id
+    account_level: bool  # the account's credentials or permissions: every endpoint fails
+    endpoints: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, failure: AccountFailure) -> Problem:
+        error = failure.error
+        context = getattr(error, "context", None)
+        return cls(
+            account_id=failure.account.app_id,
+            errcode=getattr(error, "errcode", None),
+            message=_REQUEST_ID.sub("", str(error)),
+            account_level=context is not None and context.endpoint is None,
+        )
+
+    def line(self) -> str:
+        if self.account_level:
+            return self.message
+        return f"{self.message} [{', '.join(sorted(self.endpoints))}]"
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "endpoints": sorted(self.endpoints)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Problem:
+        return cls(
+            account_id=str(data["account_id"]),
+            errcode=data.get("errcode"),
+            message=str(data["message"]),
+            account_level=bool(data["account_level"]),
+            endpoints=set(data.get("endpoints", [])),
+        )
+
+
+def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """The same problem reported by several assets (a wrong secret fails them all) once."""
+    merged: dict[tuple[str, int | None, str], Problem] = {}
+    for p in problems:
+        key = (p.account_id, p.errcode, p.message)
+        if key in merged:
+            merged[key].endpoints |= p.endpoints
+        else:
+            merged[key] = Problem(
+                p.account_id, p.errcode, p.message, p.account_level, set(p.endpoints)
+            )
+    return list(merged.values())
 
 
 def ingest(
@@ -193,6 +279,7 @@ class _Pass:
         self.planned = 0
         self.stored = 0
         self.held = 0  # answers fetched and not stored yet
+        self.later: list[tuple[Work, list[Window]]] = []  # chunks for the second round
 
     def run(self, work: Sequence[Work]) -> None:
         started, calls_before = time.perf_counter(), self.client.calls.total()
@@ -214,40 +301,76 @@ class _Pass:
             async with asyncio.TaskGroup() as group:
                 for item in work:
                     group.create_task(self._job(item, gate, pool))
+            # A chunk that met a transient failure (the API's bad minute after its retries, a
+            # lost warehouse connection) gets a second round once everything else is done.
+            later, self.later = self.later, []
+            async with asyncio.TaskGroup() as group:
+                for item, chunk in later:
+                    group.create_task(self._again(item, chunk, gate, pool))
         finally:
             await self.client.aclose()
 
     async def _job(self, work: Work, gate: asyncio.Semaphore, pool: ThreadPoolExecutor) -> None:
         job = Job(work.account, work.endpoint, work.first, work.last)
         stop = asyncio.Event()  # the job's: set by an error that holds for every window
-        loop = asyncio.get_running_loop()
         async with gate:
             windows = self.client.plan(work.endpoint, work.first, work.last)
             for number, chunk in enumerate(chunks(windows)):
-                try:
-                    await self.client.prepay(work.account, work.endpoint, len(chunk))
-                except BudgetExceededError as exc:  # today's budget is spent: tomorrow's work
-                    self._fail(job, exc)
-                    break
-                result = await self.client.fetch_windows(job, chunk, stop, probe_first=number == 0)
-                self._hold(len(result.responses))
-                # Off the event loop: COPY and normalising would stall every call in flight.
-                invalid = await loop.run_in_executor(pool, self._store, result)
-                self._hold(-len(result.responses))
-                if invalid or stop.is_set():
-                    break
+                error = await self._chunk(job, chunk, stop, pool, probe_first=number == 0)
+                if error is None:
+                    if stop.is_set():  # retired
+                        break
+                    continue
+                if _transient(error):
+                    self.later.append((work, chunk))
+                    continue
+                self._fail(job, error)
+                break  # configuration, quota, budget, invalid data: the rest would fail too
 
-    def _store(self, result: JobResult) -> bool:
+    async def _again(
+        self, work: Work, chunk: list[Window], gate: asyncio.Semaphore, pool: ThreadPoolExecutor
+    ) -> None:
+        job = Job(work.account, work.endpoint, work.first, work.last)
+        async with gate:
+            error = await self._chunk(job, chunk, asyncio.Event(), pool, probe_first=True)
+        if error is not None:
+            self._fail(job, error)
+
+    async def _chunk(
+        self,
+        job: Job,
+        chunk: list[Window],
+        stop: asyncio.Event,
+        pool: ThreadPoolExecutor,
+        *,
+        probe_first: bool,
+    ) -> ChunkError | None:
+        """Fetch, archive, normalise and load one chunk; its error, if any (retired: None,
+        with ``stop`` set)."""
+        try:
+            await self.client.prepay(job.account, job.endpoint, len(chunk))
+        except BudgetExceededError as exc:  # today's budget is spent: tomorrow's work
+            return exc
+        result = await self.client.fetch_windows(job, chunk, stop, probe_first=probe_first)
+        self._hold(len(result.responses))
+        try:
+            # Off the event loop: COPY and normalising would stall every call in flight.
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, self._store, result)
+        finally:
+            self._hold(-len(result.responses))
+
+    def _store(self, result: JobResult) -> ChunkError | None:
         """Archive a fetched chunk and, when every window came back, replace its days in the
-        warehouse. Returns True when its data is invalid (the job then stops)."""
+        warehouse; the chunk's error, if any."""
         started = time.perf_counter()
         job, windows, responses = result.job, result.windows, result.responses
-        ids = archive_responses(self.engine, responses, self.run_id) if responses else []
-        invalid = False
+        error: ChunkError | None = result.error
         rows: dict[str, int] = {}
         batch = None
-        if result.ok and len(responses) == len(windows):
-            try:
+        try:
+            ids = archive_responses(self.engine, responses, self.run_id) if responses else []
+            if result.ok and len(responses) == len(windows):
                 batch = normalize_many(responses, ids)
                 rows = load_window(
                     self.engine,
@@ -259,19 +382,19 @@ class _Pass:
                     self.run_id,
                     ledger=ledger_days(job.endpoint, responses, ids),
                 )
-            except InvalidPayloadError as exc:
-                invalid = True
-                self._fail(job, exc)
-        elif result.retired:
-            with self.lock:
-                self.report.retired.add(job.endpoint.name)
-        elif result.error is not None:
-            self._fail(job, result.error)
+        except InvalidPayloadError as exc:
+            batch, error = None, exc
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
+            batch, error = None, WarehouseUnavailableError.during(job, exc)
+        if result.retired:
+            error = None
         with self.lock:
             r = self.report
             r.responses += len(responses)
             r.store_seconds += time.perf_counter() - started
-            if batch is not None and not invalid:
+            if result.retired:
+                r.retired.add(job.endpoint.name)
+            if batch is not None:
                 r.chunks += 1
                 r.rows.update(rows)
                 r.not_final += batch.not_final
@@ -281,13 +404,13 @@ class _Pass:
                 )
             self.stored += len(windows)
             self.step("windows", self.stored, self.planned)
-        return invalid
+        return error
 
     def _hold(self, responses: int) -> None:
         with self.lock:
             self.held += responses
             self.report.peak_responses_held = max(self.report.peak_responses_held, self.held)
 
-    def _fail(self, job: Job, error: WeChatError | InvalidPayloadError) -> None:
+    def _fail(self, job: Job, error: ChunkError) -> None:
         with self.lock:
             self.report.failures.append(AccountFailure(job.account, job.endpoint.name, error))

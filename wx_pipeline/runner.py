@@ -50,7 +50,7 @@ concurrency:
     granularity: op
 python_logs:  # the client's retry warnings show in the run's event log
   managed_python_loggers: [wx_pipeline]
-  python_log_level: WARNING
+  python_log_level: {log_level}
 telemetry:
   enabled: false
 """
@@ -64,11 +64,11 @@ def dagster_home(settings: Settings) -> Path:
     return settings.home / "dagster"
 
 
-def write_dagster_yaml(home: Path) -> Path:
-    """Write the instance config into ``home`` (``DAGSTER_HOME``); the container image uses
-    it too, with ``WX_DAGSTER_STORAGE_URL`` set by docker-compose."""
+def write_dagster_yaml(home: Path, log_level: str = "WARNING") -> Path:
+    """Write the instance config into ``home`` (``DAGSTER_HOME``)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(_DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT))
+    text = _DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT, log_level=log_level)
+    (home / "dagster.yaml").write_text(text)
     return home
 
 
@@ -80,7 +80,7 @@ def prepare_instance(settings: Settings) -> dict[str, str]:
     """
     from wx_pipeline.warehouse.embedded import ensure_database, warehouse_url
 
-    home = write_dagster_yaml(dagster_home(settings))
+    home = write_dagster_yaml(dagster_home(settings), settings.log_level)
     url = warehouse_url(settings)
     if settings.warehouse_url is None:
         url = ensure_database(url, "dagster")  # the embedded server: keep run history apart
@@ -124,6 +124,8 @@ class RunSummary:
     api_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> (made, min)
     seconds: float = 0.0
     metrics: list[dict[str, str]] = field(default_factory=list)  # one row per account
+    retired: set[str] = field(default_factory=set)  # endpoints WeChat retired (47009): skipped
+    unknown: dict[str, str] = field(default_factory=dict)  # asset -> unknown fields and codes
 
 
 @contextmanager
@@ -165,6 +167,10 @@ def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
     """(definitions, instance) for in-process runs recorded in the UI's instance."""
     import dagster as dg
 
+    from wx_pipeline.warehouse.db import require_reachable
+
+    if settings.warehouse_url is not None:  # one line, not Dagster's traceback
+        require_reachable(settings.warehouse_url)
     with _env(prepare_instance(settings)):
         defs = _definitions(settings)
         # Entered, the instance is also the one definitions load against (Dagster looks
@@ -355,16 +361,34 @@ def _selection(defs: Any, job: Any, groups: Sequence[str]) -> Any:
 
 
 def _failure_text(result: Any, job_name: str) -> str:
+    """One line: the run's account problems once each (a wrong secret fails every asset),
+    then any other step's failure, reduced to what the tool said."""
+    from wx_pipeline.defs.ingestion import PROBLEMS_KEY
+    from wx_pipeline.ingest import Problem, merge_problems
+
     failures = [e for e in result.all_events if e.is_step_failure]
     if not failures:
         return f"the {job_name} run failed"
+    problems: list[Problem] = []
     lines = []
     for event in failures:
-        error = event.event_specific_data.error
+        data = event.event_specific_data
+        metadata = data.user_failure_data.metadata if data.user_failure_data else {}
+        if PROBLEMS_KEY in metadata:
+            problems += [Problem.from_json(p) for p in metadata[PROBLEMS_KEY].value]
+            continue
+        error = data.error
         # Dagster prefixes the exception's class path; the message itself says what is wrong.
         message = re.sub(r"^[\w.]+: ", "", (error.message if error else "failed").strip())
-        lines.append(f"{event.step_key}: {message}")
+        lines.append(f"{event.step_key}: {_tool_said(message)}")
+    lines = [p.line() for p in merge_problems(problems)] + lines
     return f"the {job_name} run failed: " + " | ".join(lines)
+
+
+def _tool_said(message: str) -> str:
+    """dagster-dbt's failure wraps what dbt said in advice to read logs: keep dbt's words."""
+    _, found, said = message.partition("Errors parsed from dbt logs:")
+    return " ".join(said.split()) if found and said.strip() else message
 
 
 def _collect(result: Any, summary: RunSummary) -> None:
@@ -381,6 +405,15 @@ def _collect(result: Any, summary: RunSummary) -> None:
                 summary.rows[key[5:]] = summary.rows.get(key[5:], 0) + int(value)
         if "api_calls" in meta:
             summary.api_calls[name] = (int(meta["api_calls"]), int(meta["api_calls_minimum"]))
+        if meta.get("retired_endpoints"):
+            summary.retired.update(str(meta["retired_endpoints"]).split(", "))
+    for check in result.get_asset_check_evaluations():
+        if check.check_name == "no_schema_drift" and not check.passed:
+            found = {k: v.value for k, v in check.metadata.items()}
+            summary.unknown["/".join(check.asset_key.path)] = (
+                f"unknown fields: {found.get('unknown_fields')}; "
+                f"unknown codes: {found.get('unknown_codes')}"
+            )
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -413,4 +446,11 @@ def print_summary(summary: RunSummary) -> None:
         for row in summary.metrics:
             metrics.add_row(*row.values())
         console.print(metrics)
+    for name in sorted(summary.retired):
+        console.print(f"warning: {name} is retired by WeChat (47009): skipped, not a failure")
+    for asset, found in sorted(summary.unknown.items()):
+        console.print(
+            f"warning: {asset}: the API sent what the registry does not know (kept "
+            f"in the raw archive and the rows): {found}"
+        )
     console.print(f"done in {summary.seconds:.1f} s; runs: {', '.join(summary.run_ids)}")

@@ -56,6 +56,9 @@ _EXPECTED: dict[str, str] = {
     ),
     "api_concurrency": "a positive integer",
     "api_global_concurrency": "a positive integer",
+    "api_timeout": "a number of seconds > 0",
+    "retry_max_wait": "a number of seconds > 0",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "daily_budget": "a positive integer",
     "token_mode": "'stable' or 'token'",
     "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
@@ -117,6 +120,9 @@ class Settings(BaseSettings):
     span_overrides: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     api_concurrency: int = Field(default=4, ge=1)  # calls in flight per account
     api_global_concurrency: int = Field(default=32, ge=1)  # calls in flight, all accounts
+    api_timeout: float = Field(default=30.0, gt=0)  # an answer slower than this is retried
+    retry_max_wait: float = Field(default=60.0, gt=0)  # the longest wait between two attempts
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     daily_budget: int | None = Field(default=None, ge=1)
     token_mode: Literal["stable", "token"] = "stable"
     #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.

@@ -33,6 +33,8 @@ from wx_pipeline.warehouse.calls import WarehouseCallStore
 from wx_pipeline.wechat.endpoints import Endpoint, Family, Period, asset_family
 
 KEY_PREFIX = "wechat"
+#: Failure metadata listing the account problems of an ingestion step.
+PROBLEMS_KEY = "account_problems"
 POOL = "wechat_api"
 OWNERS = ["team:data-platform"]
 
@@ -111,7 +113,8 @@ def _check_results(group: IngestionGroup, report: IngestReport) -> list[dg.Asset
     return [
         dg.AssetCheckResult(
             check_name="no_schema_drift",
-            passed=not report.unknown_fields,
+            # Unknown codes are kept like unknown fields; both are worth a look, neither an error.
+            passed=not report.unknown_fields and not report.unknown_codes,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "unknown_fields": ", ".join(f"{k} x{n}" for k, n in report.unknown_fields.items())
@@ -155,7 +158,8 @@ def build_ingestion_asset(
             dg.AssetCheckSpec(
                 "no_schema_drift",
                 asset=key,
-                description="The API sent no fields the registry does not know (kept raw).",
+                description="The API sent no fields and no codes the registry does not know "
+                "(unknown fields are kept raw, rows with unknown codes are loaded).",
                 partitions_def=partitions,
             ),
             dg.AssetCheckSpec(
@@ -198,11 +202,15 @@ def build_ingestion_asset(
         for name in sorted(report.retired):
             context.log.warning(f"{name} is retired (47009): skipped, not a failure")
         if report.failures:
-            if report.only_transient_failures:
-                raise dg.RetryRequested(max_retries=2, seconds_to_wait=60)
+            # Transient failures were retried already (attempts with backoff, then a second
+            # round of the chunk); what is left fails the step with its line.
             raise dg.Failure(
                 description=report.failure_message(),
-                metadata={"loaded_rows": report.total_rows},
+                metadata={
+                    "loaded_rows": report.total_rows,
+                    # For whoever sums up a run of several assets (one line per problem).
+                    PROBLEMS_KEY: dg.MetadataValue.json([p.as_json() for p in report.problems()]),
+                },
                 allow_retries=False,
             )
         return dg.MaterializeResult(

@@ -167,13 +167,14 @@ class _Backoff:
         )
         self._clock = clock
         self._jitter = policy.jitter
+        self._max_wait = policy.max_wait
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, TransientError) and exc.errcode == MINUTE_LIMIT:
             now = self._clock()
             to_next_minute = 60.0 - now.second - now.microsecond / 1e6
-            return to_next_minute + random.uniform(0, self._jitter)
+            return min(to_next_minute + random.uniform(0, self._jitter), self._max_wait)
         return float(self._exponential(state))
 
 
@@ -275,6 +276,11 @@ class DatacubeClient:
         """A client configured from ``WX_*`` settings; pass ``base_url``/``accounts`` to point
         it at a simulator the caller started."""
         kwargs.setdefault("clock", lambda: pipeline_clock.now(settings))
+        kwargs.setdefault("retry", RetryPolicy(max_wait=settings.retry_max_wait))
+        kwargs.setdefault(
+            "timeout",
+            httpx.Timeout(settings.api_timeout, connect=min(10.0, settings.api_timeout), pool=60.0),
+        )
         url = base_url or settings.resolved_api_base_url()
         if url is None:
             raise ConfigurationError(

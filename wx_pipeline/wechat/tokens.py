@@ -73,6 +73,9 @@ class TokenCache:
     def drop(self, key: CacheKey) -> None:
         self._tokens.pop(key, None)
 
+    def clear(self) -> None:
+        self._tokens.clear()
+
     def __repr__(self) -> str:
         return f"TokenCache({len(self._tokens)} tokens)"
 

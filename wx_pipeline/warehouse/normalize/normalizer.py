@@ -334,7 +334,12 @@ class _Run:
         i = int(np.flatnonzero(dup.to_numpy())[0])
         row = frame.iloc[i]
         value = tuple(
-            str(row[k].date()) if isinstance(row[k], pd.Timestamp) else row[k] for k in table.key
+            str(row[k].date())
+            if isinstance(row[k], pd.Timestamp)
+            else row[k].item()  # numpy scalars read as plain numbers in the message
+            if isinstance(row[k], np.generic)
+            else row[k]
+            for k in table.key
         )
         raise self.error(
             int(row_resp[i]), ",".join(table.key), value, f"duplicate {table.name} key"
