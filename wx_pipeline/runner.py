@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,7 @@ class RunSummary:
     seconds: float = 0.0
     metrics: list[dict[str, str]] = field(default_factory=list)  # one row per account
     retired: set[str] = field(default_factory=set)  # endpoints WeChat retired (47009): skipped
+    report: str | None = None  # the HTML report the marts' run wrote
     unknown: dict[str, str] = field(default_factory=dict)  # asset -> unknown fields and codes
 
 
@@ -179,7 +181,48 @@ def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
             # dagster-postgres otherwise opens a connection per event write and query: ~3 s
             # of a year's run. A long-lived process may hold a small pool, as the UI does.
             instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
+            reap_dead_runs(instance)
             yield defs, instance
+
+
+#: Which process runs a run of `wx-pipeline run` (no daemon watches those).
+RUN_HOST_TAG = "wx/host"
+RUN_PID_TAG = "wx/pid"
+
+
+def _process_tags() -> dict[str, str]:
+    return {RUN_HOST_TAG: socket.gethostname(), RUN_PID_TAG: str(os.getpid())}
+
+
+def reap_dead_runs(instance: Any) -> list[str]:
+    """Runs that a `wx-pipeline` process of this host started and that died with it (killed,
+    out of memory): marked failed and their pool slots freed, as Dagster's run monitoring does
+    for runs it launched, so a later run does not wait on slots no one holds. Returns their ids.
+    """
+    import dagster as dg
+    import psutil
+
+    alive = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=list(alive), tags={RUN_HOST_TAG: socket.gethostname()})
+    )
+    reaped = []
+    for run in runs:
+        pid = int(run.tags.get(RUN_PID_TAG, "0"))
+        record = instance.get_run_record_by_id(run.run_id)
+        started = record.start_time if record and record.start_time else 0.0
+        try:
+            # The same pid, started after the run: another process now.
+            gone = psutil.Process(pid).create_time() > started + 1
+        except (psutil.NoSuchProcess, ValueError):
+            gone = True
+        if pid and gone:
+            instance.report_run_failed(
+                run, "the wx-pipeline process running it ended before the run did (killed)"
+            )
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            reaped.append(run.run_id)
+    return reaped
 
 
 def _execute(
@@ -188,7 +231,7 @@ def _execute(
     """One job in this process; a failure is one line (RunFailedError)."""
     result = defs.resolve_job_def(job_name).execute_in_process(
         instance=instance,
-        tags=tags,
+        tags={**tags, **_process_tags()},
         asset_selection=selected,
         raise_on_error=False,
         # Progress bars and the one-line failure replace Dagster's console log.
@@ -368,7 +411,9 @@ def _failure_text(result: Any, job_name: str) -> str:
 
     failures = [e for e in result.all_events if e.is_step_failure]
     if not failures:
-        return f"the {job_name} run failed"
+        ended = [e for e in result.all_events if e.is_run_failure]
+        said = ended[-1].message if ended and ended[-1].message else ""
+        return f"the {job_name} run failed" + (f": {' '.join(said.split())}" if said else "")
     problems: list[Problem] = []
     lines = []
     for event in failures:
@@ -405,6 +450,8 @@ def _collect(result: Any, summary: RunSummary) -> None:
                 summary.rows[key[5:]] = summary.rows.get(key[5:], 0) + int(value)
         if "api_calls" in meta:
             summary.api_calls[name] = (int(meta["api_calls"]), int(meta["api_calls_minimum"]))
+        if name == "analytics/report":
+            summary.report = str(meta["path"])
         if meta.get("retired_endpoints"):
             summary.retired.update(str(meta["retired_endpoints"]).split(", "))
     for check in result.get_asset_check_evaluations():
@@ -453,4 +500,6 @@ def print_summary(summary: RunSummary) -> None:
             f"warning: {asset}: the API sent what the registry does not know (kept "
             f"in the raw archive and the rows): {found}"
         )
+    if summary.report:
+        console.print(f"report: {summary.report}")
     console.print(f"done in {summary.seconds:.1f} s; runs: {', '.join(summary.run_ids)}")
