@@ -112,6 +112,13 @@ def new_database(postgres_admin_url: str) -> Iterator[Callable[[str], str]]:
         yield lambda label: stack.enter_context(_database(postgres_admin_url, label))
 
 
+@pytest.fixture(scope="module")
+def new_database_module(postgres_admin_url: str) -> Iterator[Callable[[str], str]]:
+    """`new_database` for module-scoped fixtures: dropped after the module."""
+    with ExitStack() as stack:
+        yield lambda label: stack.enter_context(_database(postgres_admin_url, label))
+
+
 @pytest.fixture
 def wx_home(wx_env: pytest.MonkeyPatch) -> Iterator[Path]:
     """A throwaway WX_HOME for tests that start the embedded warehouse (stopped afterwards)."""

@@ -81,6 +81,8 @@ def test_bi_role_reads_facts_and_marts_and_writes_nothing(
             "CREATE VIEW analytics.mine AS SELECT 1",
             "CREATE SCHEMA mine",
             "SELECT count(*) FROM wechat_raw.api_response",
+            "SELECT count(*) FROM wechat_meta.coverage",
+            "SELECT count(*) FROM wechat_meta.api_calls",
             "ALTER TABLE wechat.user_cumulate ADD COLUMN x int",
             "DROP TABLE analytics.before_grant",
         ]
