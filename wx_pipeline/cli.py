@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -202,6 +203,60 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(status_json(statuses, today), indent=2))
     else:
         print_status(statuses, today)
+
+
+@main.command()
+@click.option("--account", "accounts", multiple=True, metavar="APP_ID", help="Only this account.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 28 days).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: the newest).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (default: $WX_HOME/reports/report-<last day>.html).",
+)
+def report(accounts: tuple[str, ...], start: Any, end: Any, output: Path | None) -> None:
+    """Write the HTML report of the marts (one self-contained file) and print its path."""
+    from wx_pipeline.defs.resources import configured_accounts
+    from wx_pipeline.report import build_report, write_report
+    from wx_pipeline.warehouse.db import make_engine
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    settings = get_settings()
+    engine = make_engine(warehouse_url(settings))
+    try:
+        built = build_report(
+            engine,
+            accounts=list(accounts) or None,
+            first=start.date() if start else None,
+            last=end.date() if end else None,
+            account_names={a.app_id: a.name for a in configured_accounts(settings)},
+        )
+    finally:
+        engine.dispose()
+    path = output or settings.home / "reports" / f"report-{built.period.last}.html"
+    click.echo(write_report(built, path))
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True)
+def docs(port: int) -> None:
+    """Serve the dbt docs of the marts (generated first when the pipeline has not yet)."""
+    from wx_pipeline.dbt_project import dbt_executable, dbt_process_env, docs_dir, run_dbt
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    settings = get_settings()
+    target = docs_dir(settings.home)
+    if not (target / "catalog.json").exists():
+        url = warehouse_url(settings)
+        result = run_dbt(["docs", "generate", "--target-path", str(target)], url, capture=True)
+        if result.returncode != 0:
+            said = (result.stdout + result.stderr).strip().splitlines()
+            raise WxUserError(f"dbt docs generate failed: {said[-1] if said else 'no output'}")
+    executable = str(dbt_executable())
+    args = ["docs", "serve", "--target-path", str(target), "--port", str(port), "--no-browser"]
+    sys.stdout.flush()
+    os.execve(executable, [executable, *args], dbt_process_env(None))
 
 
 @main.command()

@@ -147,6 +147,11 @@ def window_env(window: tuple[date, date] | None, accounts: Sequence[str] = ()) -
     return env
 
 
+def docs_dir(home: Path) -> Path:
+    """Where the pipeline's `dbt docs generate` writes the docs site (``wx-pipeline docs``)."""
+    return home / "dbt-docs"
+
+
 def parse_cache_dir(home: Path, url: str) -> Path:
     """Where dbt's partial-parsing state for the warehouse at ``url`` is kept: dbt parses
     everything again when the profile changes, so one state per warehouse."""
