@@ -7,10 +7,12 @@ import warnings
 import dagster as dg
 
 from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
+from wx_pipeline.defs.alerts import build_alert_sensors
 from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
 from wx_pipeline.defs.history import build_coverage_checks, history_fill, history_schedule
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
+from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
@@ -32,16 +34,17 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     if not MANIFEST_PATH.exists():  # normally prepared by `make install`; a fresh checkout once
         prepare_manifest()
     dbt = build_dbt_assets(asset_key_by_table(groups))
-    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt))
+    readable = build_report_assets(dbt)
+    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable))
     return dg.Definitions(
-        assets=[*ingestion, dbt],
+        assets=[*ingestion, dbt, *readable],
         asset_checks=[build_reconciliation_checks(groups), build_coverage_checks(groups)],
         jobs=[*jobs.values(), history_fill],
         schedules=[
             *build_schedules(jobs, groups, settings.data_ready_time),
             history_schedule(settings.data_ready_time),
         ],
-        sensors=[build_analytics_sensor(jobs[ANALYTICS_JOB], groups)],
+        sensors=[build_analytics_sensor(jobs[ANALYTICS_JOB], groups), *build_alert_sensors()],
         resources={
             "wechat": WeChatApiResource(
                 app_id=settings.app_id,

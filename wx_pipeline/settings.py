@@ -59,6 +59,9 @@ _EXPECTED: dict[str, str] = {
     "api_timeout": "a number of seconds > 0",
     "retry_max_wait": "a number of seconds > 0",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "alert_webhook": "an http(s) URL of a WeCom group robot (.../cgi-bin/webhook/send?key=...) "
+    "or a Slack incoming webhook",
+    "ui_url": "an http(s) URL like https://dagster.example.com",
     "daily_budget": "a positive integer",
     "token_mode": "'stable' or 'token'",
     "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
@@ -68,7 +71,7 @@ _EXPECTED: dict[str, str] = {
 DEFAULT_DATA_READY_TIME = time(8, 0)
 #: The latest ready time accepted: the schedules run up to 2 hours after it, the same day.
 LATEST_DATA_READY_TIME = time(20, 0)
-_SECRET_FIELDS = frozenset({"app_secret"})
+_SECRET_FIELDS = frozenset({"app_secret", "alert_webhook"})
 
 
 class SettingsError(WxUserError):
@@ -123,6 +126,9 @@ class Settings(BaseSettings):
     api_timeout: float = Field(default=30.0, gt=0)  # an answer slower than this is retried
     retry_max_wait: float = Field(default=60.0, gt=0)  # the longest wait between two attempts
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    #: Where failed runs and failed ERROR checks are posted (its key is a secret).
+    alert_webhook: SecretStr | None = None
+    ui_url: str | None = None  # the Dagster UI's address, for links in alerts
     daily_budget: int | None = Field(default=None, ge=1)
     token_mode: Literal["stable", "token"] = "stable"
     #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.
@@ -149,7 +155,14 @@ class Settings(BaseSettings):
             raise ValueError("not PostgreSQL")
         return value
 
-    @field_validator("api_base_url", mode="after")
+    @field_validator("alert_webhook", mode="after")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value.get_secret_value()):
+            raise ValueError("not an http(s) URL")
+        return value
+
+    @field_validator("api_base_url", "ui_url", mode="after")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
