@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -100,6 +101,12 @@ def dev(settings: Settings, host: str, port: int) -> None:
     workspace = _workspace_file()
     dagster = Path(sys.executable).with_name("dagster")
     executable = str(dagster) if dagster.exists() else shutil.which("dagster") or "dagster"
+    # `dagster dev` turns SIGTERM into whatever SIGINT does, and a shell starts background jobs
+    # with SIGINT ignored (a service manager may too): both would then be ignored and a stop
+    # signal would leave the UI, the daemon and the code server running. Ignored signals stay
+    # ignored across exec; default ones let Python raise KeyboardInterrupt, Dagster's shutdown.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
     os.execve(
         executable,
         [executable, "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
@@ -226,20 +233,55 @@ def reap_dead_runs(instance: Any) -> list[str]:
 
 
 def _execute(
-    defs: Any, instance: Any, job_name: str, tags: dict[str, str], selected: Any = None
+    settings: Settings,
+    defs: Any,
+    instance: Any,
+    job_name: str,
+    tags: dict[str, str],
+    selected: Any = None,
 ) -> Any:
     """One job in this process; a failure is one line (RunFailedError)."""
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance,
-        tags={**tags, **_process_tags()},
-        asset_selection=selected,
-        raise_on_error=False,
-        # Progress bars and the one-line failure replace Dagster's console log.
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
+    import sqlalchemy.exc
+
+    try:
+        with _stderr_kept_for_debug(settings.log_level == "DEBUG"):
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance,
+                tags={**tags, **_process_tags()},
+                asset_selection=selected,
+                raise_on_error=False,
+                # Progress bars and the one-line failure replace Dagster's console log.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+    except sqlalchemy.exc.OperationalError as exc:
+        # Dagster's own storage went away (a Postgres restart) and it gave up on the run: the
+        # warehouse kept only whole loads, so running again completes it.
+        said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise RunFailedError(
+            f"{job_name}: lost the connection to Dagster's storage in PostgreSQL ({said}); "
+            "nothing partial was loaded: run the same command again"
+        ) from None
     if not result.success:
         raise RunFailedError(_failure_text(result, job_name))
     return result
+
+
+@contextmanager
+def _stderr_kept_for_debug(show: bool) -> Iterator[None]:
+    """Dagster writes its storage errors straight to stderr, traceback after traceback; the
+    run's event log (the UI) has them, so the CLI keeps them for WX_LOG_LEVEL=DEBUG only."""
+    import io
+    from contextlib import redirect_stderr
+
+    kept = io.StringIO()
+    try:
+        with redirect_stderr(kept):
+            yield
+    finally:
+        if show and kept.getvalue():
+            from wx_pipeline.wechat.redaction import redact
+
+            sys.stderr.write(redact(kept.getvalue()))
 
 
 def run_pipeline(
@@ -266,7 +308,7 @@ def run_pipeline(
             if selected is not None and not selected:
                 continue
             result = _execute(
-                defs, instance, job_name, {**tags, **accounts_tags(accounts)}, selected
+                settings, defs, instance, job_name, {**tags, **accounts_tags(accounts)}, selected
             )
             summary.run_ids.append(result.run_id)
             _collect(result, summary)
@@ -301,7 +343,7 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
         select_accounts(settings.accounts(), accounts)
     started = time.perf_counter()
     with _instance(settings) as (defs, instance):
-        result = _execute(defs, instance, HISTORY_JOB, accounts_tags(accounts))
+        result = _execute(settings, defs, instance, HISTORY_JOB, accounts_tags(accounts))
         meta = _op_metadata(result)
         out = HistorySummary(
             str(meta.get("summary", "history: done")),
@@ -317,7 +359,7 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
             engine.dispose()
         if loaded is not None:
             tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
-            out.run_ids.append(_execute(defs, instance, ANALYTICS_JOB, tags).run_id)
+            out.run_ids.append(_execute(settings, defs, instance, ANALYTICS_JOB, tags).run_id)
     out.seconds = time.perf_counter() - started
     return out
 
