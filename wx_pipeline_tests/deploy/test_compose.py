@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,23 +24,26 @@ from sqlalchemy.engine import make_url
 
 from wx_pipeline.runner import API_POOL_LIMIT
 from wx_pipeline.settings import Settings, env_name
+from wx_pipeline_tests.deploy.compose import (
+    COMPOSE,
+    DEPLOY,
+    ENV_EXAMPLE,
+    INTERPOLATION,
+    ROOT,
+    MissingVariableError,
+    container_env,
+    dockerfile_instructions,
+    interpolate,
+)
+from wx_pipeline_tests.deploy.compose import command as _command
+from wx_pipeline_tests.deploy.compose import environment as _environment
+from wx_pipeline_tests.deploy.compose import load_yaml as _yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "Dockerfile"
-ENV_EXAMPLE = ROOT / ".env.example"
-DEPLOY = ROOT / "deploy"
 SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
 
 SERVICES = {"postgres", "code", "webserver", "daemon"}
 #: Variables the deployment reads beyond the Settings fields.
 EXTRA_VARIABLES = {"WX_DAGSTER_STORAGE_URL", "WX_ALERT_WEBHOOK", "WX_UI_URL", "POSTGRES_PASSWORD"}
-#: ${VAR}, ${VAR:-default}, ${VAR:?message} and the other forms of Compose's interpolation.
-_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
-
-
-def _yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +56,6 @@ def compose() -> dict[str, Any]:
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = compose["services"]
     return found
-
-
-def _command(service: dict[str, Any]) -> list[str]:
-    command = service["command"]
-    return shlex.split(command) if isinstance(command, str) else list(command)
-
-
-def _environment(service: dict[str, Any]) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):  # the KEY=VALUE list form
-        return dict(item.split("=", 1) for item in env)
-    return {str(k): str(v) for k, v in env.items()}
 
 
 # --- the Compose specification ------------------------------------------------------------------
@@ -158,15 +148,15 @@ def test_the_ui_and_the_database_are_published_on_loopback_only(
 def test_secrets_come_only_from_the_environment(services: dict[str, dict[str, Any]]) -> None:
     text = COMPOSE.read_text(encoding="utf-8")
     # Every use of the password is required, with a message saying where to set it.
-    uses = [m for m in _INTERPOLATION.finditer(text) if m.group(1) == "POSTGRES_PASSWORD"]
+    uses = [m for m in INTERPOLATION.finditer(text) if m.group(1) == "POSTGRES_PASSWORD"]
     assert uses
     assert all(m.group(2) == ":?" and m.group(3).strip() for m in uses)
     for name, service in services.items():
         for key, value in _environment(service).items():
             if re.search(r"PASSWORD|SECRET|WEBHOOK|TOKEN", key):
-                assert _INTERPOLATION.fullmatch(value), f"{name}: {key} is not from the environment"
+                assert INTERPOLATION.fullmatch(value), f"{name}: {key} is not from the environment"
             # A URL's password is an interpolation too, never a literal in the file.
-            passwords = re.findall(r"://[^:/@]+:([^@]*)@", _INTERPOLATION.sub("$VAR", value))
+            passwords = re.findall(r"://[^:/@]+:([^@]*)@", INTERPOLATION.sub("$VAR", value))
             assert all(p == "$VAR" for p in passwords), f"{name}: {key} has a literal password"
 
 
@@ -183,6 +173,27 @@ def test_only_the_code_location_gets_the_pipelines_settings(
     assert code_env["WX_WAREHOUSE_URL"].startswith("postgresql://")
     (env_file,) = services["code"]["env_file"]
     assert env_file == {"path": ".env", "required": False}
+
+
+def test_environments_are_read_as_compose_reads_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The reading the rehearsal (test_rehearsal.py) starts the processes with."""
+    assert interpolate("a${X:-d}b", {}) == "adb"
+    assert interpolate("${X:-d}", {"X": ""}) == "d"
+    assert interpolate("${X-d}", {"X": ""}) == ""
+    assert interpolate("$${X}", {"X": "1"}) == "${X}"
+    with pytest.raises(MissingVariableError, match="POSTGRES_PASSWORD"):
+        container_env(services, "code", {})
+    dotenv = {"POSTGRES_PASSWORD": "pw", "WX_HOME": "/elsewhere", "WX_LOG_LEVEL": "INFO"}
+    code = container_env(services, "code", dotenv)
+    assert code["WX_HOME"] == "/var/lib/wx", "environment: wins over env_file"
+    assert code["WX_LOG_LEVEL"] == "INFO", "the env_file reaches the code location"
+    assert code["DAGSTER_HOME"] == "/opt/dagster", "the image's ENV"
+    assert "wx:pw@postgres:5432/wx" in code["WX_WAREHOUSE_URL"]
+    daemon = container_env(services, "daemon", dotenv)
+    assert "WX_LOG_LEVEL" not in daemon
+    assert "WX_WAREHOUSE_URL" not in daemon
 
 
 def test_no_service_runs_as_root(services: dict[str, dict[str, Any]]) -> None:
@@ -213,7 +224,7 @@ def test_env_example_documents_every_variable() -> None:
     settings = {env_name(name) for name in Settings.model_fields}
     assert settings | EXTRA_VARIABLES <= set(documented)
     # Nothing compose reads is missing from it either.
-    used = {m.group(1) for m in _INTERPOLATION.finditer(COMPOSE.read_text(encoding="utf-8"))}
+    used = {m.group(1) for m in INTERPOLATION.finditer(COMPOSE.read_text(encoding="utf-8"))}
     assert used <= set(documented)
     assert re.search(r"^POSTGRES_PASSWORD=$", ENV_EXAMPLE.read_text(), re.M), "no value shipped"
 
@@ -221,20 +232,8 @@ def test_env_example_documents_every_variable() -> None:
 # --- the image ------------------------------------------------------------------------------------
 
 
-def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
-
-
 def test_image_is_non_root_and_built_from_the_lock_with_uv() -> None:
-    instructions = _instructions()
+    instructions = dockerfile_instructions()
     users = [args for keyword, args in instructions if keyword == "USER"]
     assert users, "no USER: the image would run as root"
     user = users[-1].split(":")[0]
