@@ -6,6 +6,8 @@ value is reported once, as one line naming the variable, before any work starts.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -66,12 +68,27 @@ _EXPECTED: dict[str, str] = {
     "token_mode": "'stable' or 'token'",
     "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
     "data_ready_time": "a Beijing time of day HH:MM between 00:00 and 20:00",
+    "component_app_id": "the app id of a WeChat Open Platform third-party platform, like "
+    "wx0123456789abcdef",
+    "component_app_secret": "the platform's non-empty AppSecret",
+    "component_token": "the platform's message verification token: 3 to 32 letters and digits",
+    "component_aes_key": "the platform's EncodingAESKey: 43 characters, base64 of a 32-byte key "
+    "with its trailing '=' removed",
 }
 #: When WeChat's data for a day is final, on the next day (Beijing), unless WX_DATA_READY_TIME says.
 DEFAULT_DATA_READY_TIME = time(8, 0)
 #: The latest ready time accepted: the schedules run up to 2 hours after it, the same day.
 LATEST_DATA_READY_TIME = time(20, 0)
-_SECRET_FIELDS = frozenset({"app_secret", "alert_webhook"})
+_SECRET_FIELDS = frozenset(
+    {"app_secret", "alert_webhook", "component_app_secret", "component_token", "component_aes_key"}
+)
+#: The platform's settings, required together (see `Settings._resolve_component`).
+COMPONENT_FIELDS: tuple[str, ...] = (
+    "component_app_id",
+    "component_app_secret",
+    "component_token",
+    "component_aes_key",
+)
 
 
 class SettingsError(WxUserError):
@@ -83,24 +100,76 @@ def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
+#: How the pipeline gets an account's access token: with the account's own AppSecret, or as a
+#: third-party platform ("component") the account authorised, from its authorizer refresh token.
+CredentialKind = Literal["app_secret", "platform"]
+
+
 class Account(BaseModel):
-    """One WeChat Official Account the pipeline pulls from."""
+    """One WeChat Official Account the pipeline pulls from, with exactly one credential."""
 
     model_config = ConfigDict(frozen=True)
 
     app_id: str
     name: str
+    #: The account's AppSecret (credential kind ``app_secret``).
+    secret: SecretStr | None = None
+    #: The platform's authorizer refresh token for the account (kind ``platform``); the newest
+    #: one the warehouse holds wins over it (WeChat may hand out a new one at any refresh).
+    refresh_token: SecretStr | None = None
+    #: The environment variable ``refresh_token`` came from, for messages.
+    refresh_token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Account:
+        if (self.secret is None) == (self.refresh_token is None):
+            raise ValueError(
+                f"account {self.app_id!r} needs exactly one of an AppSecret or an authorizer "
+                "refresh token"
+            )
+        return self
+
+    @property
+    def credential_kind(self) -> CredentialKind:
+        return "app_secret" if self.secret is not None else "platform"
+
+
+class Component(BaseModel):
+    """The agency's WeChat Open Platform third-party platform (the API calls it a component)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str
     secret: SecretStr
+    token: SecretStr  # signs the pushes WeChat sends to the authorisation event URL
+    aes_key: SecretStr  # the EncodingAESKey those pushes are encrypted with
+
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _AccountEntry(BaseModel):
-    """One entry of the accounts YAML file (the secret lives in the environment, not the file)."""
+    """One entry of the accounts YAML file (the credential lives in the environment, not the
+    file): ``secret_env`` for an AppSecret, ``authorizer_refresh_token_env`` for an account that
+    authorised the platform."""
 
     model_config = ConfigDict(extra="forbid")
 
     app_id: Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
     name: Annotated[str, Field(min_length=1)]
-    secret_env: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    secret_env: Annotated[str | None, Field(min_length=1, pattern=_ENV_NAME)] = None
+    authorizer_refresh_token_env: Annotated[str | None, Field(min_length=1, pattern=_ENV_NAME)] = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> _AccountEntry:
+        if (self.secret_env is None) == (self.authorizer_refresh_token_env is None):
+            raise ValueError(
+                "exactly one of secret_env (AppSecret) or authorizer_refresh_token_env "
+                "(authorised to the platform)"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -134,8 +203,14 @@ class Settings(BaseSettings):
     #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.
     now: datetime | None = None
     data_ready_time: time = DEFAULT_DATA_READY_TIME
+    #: The third-party platform, for accounts with ``authorizer_refresh_token_env``.
+    component_app_id: str | None = None
+    component_app_secret: SecretStr | None = None
+    component_token: SecretStr | None = None
+    component_aes_key: SecretStr | None = None
 
     _accounts: tuple[Account, ...] = PrivateAttr(default=())
+    _component: Component | None = PrivateAttr(default=None)
 
     @field_validator("home", mode="after")
     @classmethod
@@ -171,11 +246,25 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("app_id", mode="after")
+    @field_validator("app_id", "component_app_id", mode="after")
     @classmethod
     def _app_id(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"\S+", value):
             raise ValueError("blank or contains whitespace")
+        return value
+
+    @field_validator("component_token", mode="after")
+    @classmethod
+    def _component_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{3,32}", value.get_secret_value()):
+            raise ValueError("not 3 to 32 letters and digits")
+        return value
+
+    @field_validator("component_aes_key", mode="after")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_encoding_aes_key(value.get_secret_value()):
+            raise ValueError("not an EncodingAESKey")
         return value
 
     @field_validator("start_date", mode="after")
@@ -251,11 +340,35 @@ class Settings(BaseSettings):
             self._accounts = (
                 Account(app_id=self.app_id, name=self.app_id, secret=self.app_secret),
             )
+        self._component = self._resolve_component()
         return self
+
+    def _resolve_component(self) -> Component | None:
+        # All four or none; and all four as soon as one account is authorised to the platform.
+        values = {name: getattr(self, name) for name in COMPONENT_FIELDS}
+        platform = next((a for a in self._accounts if a.credential_kind == "platform"), None)
+        if not any(v is not None for v in values.values()) and platform is None:
+            return None
+        for name, value in values.items():
+            if value is None:
+                why = (
+                    f"account '{platform.app_id}' in WX_ACCOUNTS_FILE uses "
+                    "authorizer_refresh_token_env"
+                    if platform is not None
+                    else f"the platform's settings ({', '.join(map(env_name, COMPONENT_FIELDS))}) "
+                    "go together"
+                )
+                raise SettingsError(f"{env_name(name)}: expected {_EXPECTED[name]}; {why}")
+        app_id, secret, token, aes_key = values.values()
+        return Component(app_id=app_id, secret=secret, token=token, aes_key=aes_key)
 
     def accounts(self) -> list[Account]:
         """The configured accounts, secrets resolved; empty when none is configured."""
         return list(self._accounts)
+
+    def component(self) -> Component | None:
+        """The third-party platform, when configured (always when an account uses it)."""
+        return self._component
 
     @property
     def uses_simulator(self) -> bool:
@@ -274,9 +387,20 @@ class Settings(BaseSettings):
         return self.home / "pgdata"
 
 
+def is_encoding_aes_key(value: str) -> bool:
+    """Whether ``value`` has the form of an EncodingAESKey: 43 base64 characters that, with the
+    one '=' WeChat leaves off, decode to a 32-byte AES key."""
+    if not re.fullmatch(r"[A-Za-z0-9+/]{43}", value):
+        return False
+    try:
+        return len(base64.b64decode(value + "=", validate=True)) == 32
+    except binascii.Error:
+        return False
+
+
 def _read_accounts_file(path: Path, environ: Mapping[str, str]) -> tuple[Account, ...]:
     var = "WX_ACCOUNTS_FILE"
-    form = "a YAML list of {app_id, name, secret_env} mappings"
+    form = "a YAML list of {app_id, name, secret_env | authorizer_refresh_token_env} mappings"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -303,13 +427,31 @@ def _read_accounts_file(path: Path, environ: Mapping[str, str]) -> tuple[Account
                 f"{var}: expected unique app_id values; '{entry.app_id}' repeats in '{path}'"
             )
         seen.add(entry.app_id)
-        secret = environ.get(entry.secret_env, "")
-        if not secret:
+        if entry.secret_env is not None:
+            secret = environ.get(entry.secret_env, "")
+            if not secret:
+                raise SettingsError(
+                    f"{entry.secret_env}: expected the app secret of account '{entry.app_id}' "
+                    f"(named by secret_env in {var}), but it is not set"
+                )
+            accounts.append(Account(app_id=entry.app_id, name=entry.name, secret=SecretStr(secret)))
+            continue
+        env = entry.authorizer_refresh_token_env
+        assert env is not None  # one of the two, checked by _AccountEntry
+        refresh = environ.get(env, "")
+        if not refresh:
             raise SettingsError(
-                f"{entry.secret_env}: expected the app secret of account '{entry.app_id}' "
-                f"(named by secret_env in {var}), but it is not set"
+                f"{env}: expected the authorizer refresh token of account '{entry.app_id}' "
+                f"(named by authorizer_refresh_token_env in {var}), but it is not set"
             )
-        accounts.append(Account(app_id=entry.app_id, name=entry.name, secret=SecretStr(secret)))
+        accounts.append(
+            Account(
+                app_id=entry.app_id,
+                name=entry.name,
+                refresh_token=SecretStr(refresh),
+                refresh_token_env=env,
+            )
+        )
     return tuple(accounts)
 
 

@@ -131,6 +131,7 @@ def test_single_account_from_env(wx_env: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     [account] = settings.accounts()
     assert account.app_id == "wx0123456789abcdef"
+    assert account.secret is not None
     assert account.secret.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)
     assert not settings.uses_simulator
@@ -152,7 +153,7 @@ def test_accounts_file(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     wx_env.setenv("SECRET_A", "alpha")
     wx_env.setenv("SECRET_B", "beta")
     resolved = load_settings().accounts()
-    assert [(a.app_id, a.name, a.secret.get_secret_value()) for a in resolved] == [
+    assert [(a.app_id, a.name, a.secret and a.secret.get_secret_value()) for a in resolved] == [
         ("wxaaaa", "Brand A", "alpha"),
         ("wxbbbb", "品牌 B", "beta"),
     ]

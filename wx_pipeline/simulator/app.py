@@ -1,6 +1,10 @@
-"""The simulator's HTTP face: WeChat's token, quota and datacube routes, plus ``/_sim/``
-admin routes (call log, truth) for out-of-process users. Checks run in the order the real API
-appears to apply them: method, token, caller IP, injected fault, retirement, body, quota, range.
+"""The simulator's HTTP face: WeChat's token, quota and datacube routes, the third-party
+platform's token routes (``/cgi-bin/component/...``), plus ``/_sim/`` admin routes (call log,
+truth, the platform's tickets, revocations and grants) for out-of-process users. Checks run in
+the order the real API appears to apply them: method, token, caller IP, injected fault,
+retirement, body, quota, range. A datacube call with a token issued through the platform is
+checked against the platform's IP whitelist (61004) and the permission sets the account
+granted it (48001), not the account's whitelist.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ import asyncio
 import json
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +24,9 @@ from starlette.types import Receive, Scope, Send
 from wx_pipeline.simulator.faults import FAULT_ERRCODES, FAULT_HTTP_STATUS, decide
 from wx_pipeline.simulator.state import SimulatorState
 from wx_pipeline.simulator.validation import RequestError, check_range, parse_dates
+
+if TYPE_CHECKING:
+    from wx_pipeline.simulator.push import Pusher
 
 JSON_TYPE = "application/json; encoding=utf-8"
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
@@ -42,6 +49,13 @@ ERRMSG: dict[int, str] = {
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     47001: "data format error",
     47009: "this api is offline, please use the new api",
+    48001: "api unauthorized",
+    61003: "component is not authorized by this account",
+    61004: "access clientip is not registered",
+    61005: "component ticket is expired",
+    61006: "component ticket is invalid",
+    61011: "invalid component",
+    61023: "refresh_token is invalid",
     61500: "date format error",
     61501: "date range error",
     61503: "data not ready yet, please try again later",
@@ -60,8 +74,8 @@ class _ResetResponse(Response):
         await send({"type": "http.response.body", "body": half, "more_body": True})
 
 
-def create_app(state: SimulatorState) -> Starlette:
-    """The ASGI app serving ``state``."""
+def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette:
+    """The ASGI app serving ``state``; ``pusher`` sends the platform's pushes, if any."""
 
     def error(
         code: int,
@@ -76,6 +90,8 @@ def create_app(state: SimulatorState) -> Starlette:
         text = ERRMSG.get(code, "error")
         if code == 40164:
             text = f"invalid ip {ip} ipv6 ::ffff:{ip}, not in whitelist"
+        if code == 61004:
+            text = f"access clientip is not registered requestIP: {ip}"
         body = json.dumps({"errcode": code, "errmsg": f"{text} rid: {state.rid()}"})
         state.record(path, app_id, begin, end, code, 200, fault)
         return Response(body, media_type=JSON_TYPE)
@@ -91,15 +107,27 @@ def create_app(state: SimulatorState) -> Starlette:
         whitelist = state.by_app_id[app_id].ip_whitelist
         return bool(whitelist) and caller_ip(request) not in whitelist
 
+    def platform_ip_denied(request: Request) -> bool:
+        whitelist = state.platform.component.ip_whitelist if state.platform else ()
+        return bool(whitelist) and caller_ip(request) not in whitelist
+
     def authenticate(request: Request, path: str) -> tuple[str | None, Response | None]:
         token = request.query_params.get("access_token")
         if not token:
             return None, error(41001, path)
+        platform = state.platform
         with state.lock:
             app_id, code = state.tokens.check(token, state.clock.timestamp())
+            via_platform = platform is not None and token in platform.authorizer_tokens
         if code:
             return None, error(code, path, app_id)
         assert app_id is not None
+        if platform is not None and via_platform:
+            if platform_ip_denied(request):
+                return None, error(61004, path, app_id, ip=caller_ip(request))
+            if not platform.datacube.get(app_id, True):
+                return None, error(48001, path, app_id)
+            return app_id, None
         if ip_denied(app_id, request):
             return None, error(40164, path, app_id, ip=caller_ip(request))
         return app_id, None
@@ -279,6 +307,132 @@ def create_app(state: SimulatorState) -> Starlette:
         state.record(path, app_id, begin, end, 0, 200, fault)
         return Response(content, media_type=JSON_TYPE)
 
+    async def component_token(request: Request) -> Response:
+        path = request.url.path
+        if request.method != "POST":
+            return error(43002, path)
+        platform = state.platform
+        if platform is None:
+            return error(61011, path)
+        data = await json_body(request)
+        if isinstance(data, int):
+            return error(data, path)
+        component = platform.component
+        app_id = data.get("component_appid")
+        if not app_id:
+            return error(41002, path)
+        if app_id != component.app_id:
+            return error(61011, path, str(app_id))
+        secret = data.get("component_appsecret")
+        if not secret:
+            return error(41004, path, app_id)
+        if secret != component.secret:
+            return error(40125, path, app_id)
+        if platform_ip_denied(request):
+            return error(61004, path, app_id, ip=caller_ip(request))
+        ticket = data.get("component_verify_ticket")
+        now = state.clock.timestamp()
+        with state.lock:
+            code = platform.ticket_code(ticket, now) if isinstance(ticket, str) else 61006
+            if not code:
+                issued = platform.tokens.issue(app_id, now)
+        if code:
+            return error(code, path, app_id)
+        payload = {"component_access_token": issued.value, "expires_in": state.config.token_ttl}
+        return ok(payload, path, app_id)
+
+    async def authorizer_token(request: Request) -> Response:
+        path = request.url.path
+        if request.method != "POST":
+            return error(43002, path)
+        platform = state.platform
+        if platform is None:
+            return error(61011, path)
+        q = request.query_params
+        # Older pages name the parameter component_access_token, newer ones access_token.
+        token = q.get("component_access_token") or q.get("access_token")
+        if not token:
+            return error(41001, path)
+        now = state.clock.timestamp()
+        with state.lock:
+            component_id, code = platform.tokens.check(token, now)
+        if code:
+            return error(code, path, component_id)
+        if platform_ip_denied(request):
+            return error(61004, path, component_id, ip=caller_ip(request))
+        data = await json_body(request)
+        if isinstance(data, int):
+            return error(data, path, component_id)
+        if data.get("component_appid") != component_id:
+            return error(61011, path, component_id)
+        app_id = data.get("authorizer_appid")
+        if not isinstance(app_id, str) or app_id not in platform.refresh_tokens:
+            return error(61003, path, app_id if isinstance(app_id, str) else None)
+        refresh = data.get("authorizer_refresh_token")
+        with state.lock:
+            refused = app_id in platform.revoked or refresh != platform.refresh_tokens[app_id]
+            if not refused:
+                issued = state.tokens.issue(app_id, now)
+                platform.authorizer_tokens.add(issued.value)
+                newest = (
+                    platform.new_refresh_token(app_id)
+                    if platform.component.rotate_refresh_tokens
+                    else platform.refresh_tokens[app_id]
+                )
+        if refused:
+            return error(61023, path, app_id)
+        payload = {
+            "authorizer_access_token": issued.value,
+            "expires_in": state.config.token_ttl,
+            "authorizer_refresh_token": newest,
+        }
+        return ok(payload, path, app_id)
+
+    def admin_error(exc: Exception) -> Response:
+        return Response(
+            json.dumps({"error": str(exc)}), status_code=400, media_type="application/json"
+        )
+
+    async def sim_ticket(request: Request) -> Response:
+        """A new verify ticket (pushed to the receiver when there is one)."""
+        try:
+            if pusher is not None:
+                ticket = await asyncio.to_thread(pusher.push_ticket)
+            else:
+                ticket = state.issue_ticket()
+        except KeyError as exc:
+            return admin_error(exc)
+        return Response(json.dumps({"ticket": ticket}), media_type="application/json")
+
+    async def sim_revoke(request: Request) -> Response:
+        """``?appid=``: the account revokes the platform (an unauthorized event is pushed)."""
+        app_id = request.query_params.get("appid", "")
+        try:
+            state.revoke(app_id)
+        except KeyError as exc:
+            return admin_error(exc)
+        if pusher is not None:
+            await asyncio.to_thread(pusher.push, "unauthorized", AuthorizerAppid=app_id)
+        return Response(json.dumps({"revoked": app_id}), media_type="application/json")
+
+    async def sim_authorize(request: Request) -> Response:
+        """``?appid=``: the account authorises the platform (again); answers its new refresh
+        token (an authorized event is pushed)."""
+        app_id = request.query_params.get("appid", "")
+        try:
+            refresh = state.authorize(app_id)
+        except KeyError as exc:
+            return admin_error(exc)
+        if pusher is not None:
+            await asyncio.to_thread(
+                pusher.push,
+                "authorized",
+                AuthorizerAppid=app_id,
+                AuthorizationCode="queryauthcode@@@" + state.rid(),
+                AuthorizationCodeExpiredTime=str(int(state.clock.timestamp()) + 3600),
+            )
+        return Response(json.dumps({"refresh_token": refresh}), media_type="application/json")
+
     async def sim_calls(request: Request) -> Response:
         with state.lock:
             calls = [asdict(c) for c in state.calls]
@@ -320,6 +474,11 @@ def create_app(state: SimulatorState) -> Starlette:
             Route("/cgi-bin/clear_quota", clear_quota, methods=ALL_METHODS),
             Route("/cgi-bin/openapi/quota/get", quota_get, methods=ALL_METHODS),
             Route("/datacube/{endpoint}", datacube, methods=ALL_METHODS),
+            Route("/cgi-bin/component/api_component_token", component_token, methods=ALL_METHODS),
+            Route("/cgi-bin/component/api_authorizer_token", authorizer_token, methods=ALL_METHODS),
+            Route("/_sim/component/ticket", sim_ticket, methods=["POST"]),
+            Route("/_sim/component/revoke", sim_revoke, methods=["POST"]),
+            Route("/_sim/component/authorize", sim_authorize, methods=["POST"]),
             Route("/_sim/calls", sim_calls),
             Route("/_sim/truth", sim_truth),
             Route("/_sim/stats", sim_stats),

@@ -97,6 +97,26 @@ def _parse_now(text: str | None) -> datetime | None:
     type=click.IntRange(1),
     help="Invalidate an account's token every N datacube calls (40001).",
 )
+@click.option(
+    "--component",
+    is_flag=True,
+    help="Simulate a third-party platform every account authorised (its credentials and each "
+    "account's refresh token are printed; an accounts file's authorizer_refresh_token_env is "
+    "used).",
+)
+@click.option(
+    "--push-ticket-to",
+    metavar="URL",
+    help="With --component: push verify tickets (and authorisation events) to this "
+    "authorisation event URL, e.g. http://127.0.0.1:8800/ (wx-pipeline component-receiver).",
+)
+@click.option(
+    "--push-every",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between two ticket pushes (WeChat: 10 minutes).",
+)
 def simulator(
     host: str,
     port: int,
@@ -109,18 +129,38 @@ def simulator(
     latency_ms: float,
     slow_seconds: float,
     invalidate_token_every: int | None,
+    component: bool,
+    push_ticket_to: str | None,
+    push_every: float,
     **rates: float,
 ) -> None:
     """Serve a local stand-in for the WeChat datacube API (faults off by default)."""
-    from wx_pipeline.simulator.config import FaultConfig, SimulatorConfig, load_accounts_file
+    from wx_pipeline.simulator.config import (
+        FaultConfig,
+        SimulatorConfig,
+        demo_accounts,
+        demo_component,
+        load_accounts_file,
+        load_refresh_tokens,
+    )
     from wx_pipeline.simulator.server import SimulatorServer
 
+    if push_ticket_to is not None and not component:
+        raise WxUserError("--push-ticket-to: expected --component as well")
     retired: date | None = legacy_retired_from.date() if legacy_retired_from else None
+    accounts = load_accounts_file(accounts_file) if accounts_file else None
+    platform = None
+    if component:
+        given = load_refresh_tokens(accounts_file) if accounts_file else {}
+        platform = demo_component(seed, accounts or demo_accounts(seed), given)
     config = SimulatorConfig(
         seed=seed,
         now=_parse_now(now_text),
         now_ticks=True,
-        accounts=load_accounts_file(accounts_file) if accounts_file else None,
+        accounts=accounts,
+        component=platform,
+        push_ticket_to=push_ticket_to,
+        push_every=push_every if push_ticket_to else None,
         faults=FaultConfig(
             slow_seconds=slow_seconds, invalidate_token_every=invalidate_token_every, **rates
         ),
@@ -144,5 +184,17 @@ def simulator(
         f"Point a client at it: WX_API_BASE_URL={server.base_url} "
         f"WX_APP_ID={first.app_id} WX_APP_SECRET={first.secret}"
     )
+    if platform is not None:
+        click.echo(
+            f"Third-party platform: WX_COMPONENT_APP_ID={platform.app_id} "
+            f"WX_COMPONENT_APP_SECRET={platform.secret} WX_COMPONENT_TOKEN={platform.token} "
+            f"WX_COMPONENT_AES_KEY={platform.aes_key}"
+        )
+        for authorizer in platform.authorizers:
+            click.echo(f"  {authorizer.app_id}: refresh token: {authorizer.refresh_token}")
+        if push_ticket_to:
+            click.echo(f"Pushing verify tickets to {push_ticket_to} every {push_every:g} s")
+        else:
+            click.echo(f"New verify ticket: POST {server.base_url}/_sim/component/ticket")
     click.echo("Ctrl-C to stop.", err=True)
     server.serve_forever()

@@ -30,6 +30,38 @@ class SimAccount:
 
 
 @dataclass(frozen=True)
+class SimAuthorizer:
+    """An account that authorised the simulated third-party platform."""
+
+    app_id: str
+    refresh_token: str
+    #: Whether it granted the permission set holding the datacube (48001 on every call if not).
+    datacube: bool = True
+
+
+@dataclass(frozen=True)
+class SimComponent:
+    """The simulated WeChat Open Platform third-party platform ("component")."""
+
+    app_id: str
+    secret: str
+    token: str  # signs the pushes to the authorisation event URL
+    aes_key: str  # EncodingAESKey: 43 characters
+    authorizers: tuple[SimAuthorizer, ...] = ()
+    ip_whitelist: tuple[str, ...] = ()  # the platform's: empty, any caller allowed
+    #: Hand out a new refresh token with every authorizer token (the old one then fails 61023),
+    #: as WeChat may: a client must store the newest at once.
+    rotate_refresh_tokens: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.aes_key) != 43:
+            raise SimulatorConfigError("the component's aes_key must be 43 characters")
+        ids = [a.app_id for a in self.authorizers]
+        if len(set(ids)) != len(ids):
+            raise SimulatorConfigError("the component's authorizers repeat an app id")
+
+
+@dataclass(frozen=True)
 class FaultConfig:
     """Injected failures, each with its own rate (0.0 = off); decided per datacube call."""
 
@@ -95,6 +127,12 @@ class SimulatorConfig:
     now_ticks: bool = False
     #: Added to every datacube answer, as a real API's network and processing time would be.
     latency_ms: float = 0.0
+    #: A third-party platform the accounts in ``component.authorizers`` authorised.
+    component: SimComponent | None = None
+    #: Where to push verify tickets (and authorisation events), as WeChat does to the
+    #: platform's authorisation event URL: once at start, then every ``push_every`` seconds.
+    push_ticket_to: str | None = None
+    push_every: float | None = None
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:
@@ -105,12 +143,21 @@ class SimulatorConfig:
             raise SimulatorConfigError("token_ttl must be >= 1")
         if self.latency_ms < 0:
             raise SimulatorConfigError("latency_ms must be >= 0")
+        if self.push_ticket_to is not None and self.component is None:
+            raise SimulatorConfigError("push_ticket_to needs a component")
+        if self.push_every is not None and self.push_every <= 0:
+            raise SimulatorConfigError("push_every must be > 0 seconds")
 
     def resolved_accounts(self) -> list[SimAccount]:
         accounts = demo_accounts(self.seed) if self.accounts is None else list(self.accounts)
         ids = [a.app_id for a in accounts]
         if not accounts or len(set(ids)) != len(ids):
             raise SimulatorConfigError("the simulator needs accounts with unique app ids")
+        strangers = (
+            {a.app_id for a in self.component.authorizers} - set(ids) if self.component else set()
+        )
+        if strangers:
+            raise SimulatorConfigError(f"authorizers without an account: {sorted(strangers)}")
         return accounts
 
 
@@ -133,9 +180,31 @@ def demo_accounts(seed: int) -> list[SimAccount]:
     ]
 
 
+def demo_component(
+    seed: int, accounts: list[SimAccount], refresh_tokens: dict[str, str] | None = None
+) -> SimComponent:
+    """A platform every one of ``accounts`` authorised, credentials derived from the seed
+    (refresh tokens from ``refresh_tokens`` where given)."""
+    given = refresh_tokens or {}
+    return SimComponent(
+        app_id="wx" + _hex(seed, "component:appid", 16),
+        secret=_hex(seed, "component:secret", 32),
+        token=_hex(seed, "component:token", 32),
+        aes_key=_hex(seed, "component:aes", 64)[:43],
+        authorizers=tuple(
+            SimAuthorizer(
+                a.app_id,
+                given.get(a.app_id) or "refreshtoken@@@" + _hex(seed, f"refresh:{a.app_id}", 40),
+            )
+            for a in accounts
+        ),
+    )
+
+
 def load_accounts_file(path: Path, environ: dict[str, str] | None = None) -> list[SimAccount]:
     """Accounts from YAML: a list of ``{app_id, name, secret | secret_env, followers?,
-    ip_whitelist?}``; the project's own accounts file (``secret_env``) works as is."""
+    ip_whitelist?}``; the project's own accounts file (``secret_env``) works as is, and so do
+    its platform entries (``authorizer_refresh_token_env``: see ``load_refresh_tokens``)."""
     env = dict(os.environ) if environ is None else environ
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -151,6 +220,8 @@ def load_accounts_file(path: Path, environ: dict[str, str] | None = None) -> lis
         secret = entry.get("secret")
         if secret is None and isinstance(entry.get("secret_env"), str):
             secret = env.get(entry["secret_env"])
+        if secret is None and _refresh_token(entry, env):
+            secret = _hex(0, f"secret:{entry['app_id']}", 32)  # an authorizer: never used
         if not isinstance(secret, str) or not secret:
             raise SimulatorConfigError(f"{where}: expected secret (or secret_env set)")
         followers = entry.get("followers", 50_000)
@@ -167,3 +238,22 @@ def load_accounts_file(path: Path, environ: dict[str, str] | None = None) -> lis
             )
         )
     return accounts
+
+
+def _refresh_token(entry: dict[str, Any], env: dict[str, str]) -> str | None:
+    token = entry.get("authorizer_refresh_token")
+    if token is None and isinstance(entry.get("authorizer_refresh_token_env"), str):
+        token = env.get(entry["authorizer_refresh_token_env"])
+    return token if isinstance(token, str) and token else None
+
+
+def load_refresh_tokens(path: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The authorizer refresh tokens an accounts file gives (``authorizer_refresh_token`` or
+    ``authorizer_refresh_token_env``), per app id."""
+    env = dict(os.environ) if environ is None else environ
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+    for entry in raw if isinstance(raw, list) else []:
+        if isinstance(entry, dict) and (token := _refresh_token(entry, env)):
+            found[str(entry.get("app_id"))] = token
+    return found

@@ -15,7 +15,8 @@ from typing import Any
 import uvicorn
 
 from wx_pipeline.simulator.app import create_app
-from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
+from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
+from wx_pipeline.simulator.push import Pusher
 from wx_pipeline.simulator.state import CallRecord, SimulatorState
 
 
@@ -37,7 +38,10 @@ class SimulatorServer:
     ) -> None:
         self.config = config or SimulatorConfig()
         self.state = SimulatorState(self.config)
-        self.app = create_app(self.state)
+        self.pusher: Pusher | None = None
+        if self.config.push_ticket_to is not None:
+            self.pusher = Pusher(self.state, self.config.push_ticket_to, self.config.push_every)
+        self.app = create_app(self.state, self.pusher)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
@@ -96,6 +100,29 @@ class SimulatorServer:
     def reset_calls(self) -> None:
         self.state.reset_calls()
 
+    # --- the third-party platform ------------------------------------------------------------
+
+    @property
+    def component(self) -> SimComponent:
+        return self.state.require_platform().component
+
+    def issue_ticket(self) -> str:
+        """A new verify ticket; pushed to ``push_ticket_to`` when set."""
+        if self.pusher is not None:
+            return self.pusher.push_ticket()
+        return self.state.issue_ticket()
+
+    def revoke(self, app_id: str) -> None:
+        """The account revokes the platform (pushed as an unauthorized event when pushing)."""
+        self.state.revoke(app_id)
+        if self.pusher is not None:
+            self.pusher.push("unauthorized", AuthorizerAppid=app_id)
+
+    def refresh_token(self, app_id: str) -> str:
+        """The account's current refresh token (it changes when tokens rotate)."""
+        with self.state.lock:
+            return self.state.require_platform().refresh_tokens[app_id]
+
     def start(self, timeout: float = 15.0) -> None:
         """Serve in a daemon thread; returns once the port accepts connections."""
         self._thread = threading.Thread(
@@ -110,8 +137,12 @@ class SimulatorServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"simulator did not start on {self.base_url}")
             time.sleep(0.01)
+        if self.pusher is not None:
+            self.pusher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.pusher is not None:
+            self.pusher.stop()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
@@ -120,8 +151,21 @@ class SimulatorServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until Ctrl-C / SIGTERM."""
-        self._server.run(sockets=[self._socket])
-        self._socket.close()
+        if self.pusher is not None:
+            # Once the server runs: the pusher's first ticket goes out with the receiver up.
+            threading.Thread(target=self._start_pushing, daemon=True).start()
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            if self.pusher is not None:
+                self.pusher.stop()
+            self._socket.close()
+
+    def _start_pushing(self) -> None:
+        while not self._server.started and not self._server.should_exit:
+            time.sleep(0.05)
+        if self.pusher is not None and not self._server.should_exit:
+            self.pusher.start()
 
 
 @contextmanager

@@ -3,6 +3,7 @@ cached response bodies built from the (pure) synthetic data."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import orjson
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline.settings import DEFAULT_DATA_READY_TIME
 from wx_pipeline.simulator.clock import SimClock
-from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
+from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
 from wx_pipeline.simulator.data import DataSet, View
 from wx_pipeline.simulator.data.articles import LIFETIME
 from wx_pipeline.simulator.data.common import stable_seed
@@ -45,6 +46,41 @@ class CallRecord:
     at: datetime
 
 
+#: How long WeChat accepts a verify ticket after pushing it.
+TICKET_SECONDS = 12 * 3600
+
+
+class PlatformState:
+    """The third-party platform's side: tickets, component tokens, refresh tokens, who revoked.
+    Not thread-safe by itself: the simulator serialises access with its lock."""
+
+    def __init__(self, component: SimComponent, token_ttl: int) -> None:
+        self.component = component
+        self.tokens = TokenStore(token_ttl)  # component access tokens, keyed by its app id
+        self.tickets: dict[str, float] = {}  # ticket -> when pushed
+        self.refresh_tokens = {a.app_id: a.refresh_token for a in component.authorizers}
+        self.datacube = {a.app_id: a.datacube for a in component.authorizers}
+        self.revoked: set[str] = set()
+        self.authorizer_tokens: set[str] = set()  # access tokens issued through the platform
+
+    def new_ticket(self, now: float) -> str:
+        ticket = "ticket@@@" + secrets.token_urlsafe(48)
+        self.tickets[ticket] = now
+        return ticket
+
+    def ticket_code(self, ticket: str, now: float) -> int:
+        """0 for a ticket WeChat would take, else 61006 (unknown) or 61005 (expired)."""
+        pushed = self.tickets.get(ticket)
+        if pushed is None:
+            return 61006
+        return 61005 if now - pushed > TICKET_SECONDS else 0
+
+    def new_refresh_token(self, app_id: str) -> str:
+        token = "refreshtoken@@@" + secrets.token_urlsafe(32)
+        self.refresh_tokens[app_id] = token
+        return token
+
+
 def processing_view(now_beijing: datetime) -> View:
     """How far the data is processed at ``now_beijing`` (the pipeline's final-day rule, with
     WeChat's ready time): until yesterday is final it is partial, with 12 hours in at midnight
@@ -66,6 +102,9 @@ class SimulatorState:
         self.clock = SimClock(config.now, ticks=config.now_ticks)
         self.data = DataSet(config.seed, self.accounts)
         self.tokens = TokenStore(config.token_ttl)
+        self.platform = (
+            PlatformState(config.component, config.token_ttl) if config.component else None
+        )
         self.lock = threading.RLock()
         self.calls: list[CallRecord] = []
         self.daily_used: dict[tuple[str, str, date], int] = {}
@@ -169,6 +208,36 @@ class SimulatorState:
     def invalidate_tokens(self, app_id: str | None = None) -> None:
         with self.lock:
             self.tokens.invalidate(app_id)
+
+    def require_platform(self) -> PlatformState:
+        if self.platform is None:
+            raise KeyError("the simulator has no third-party platform (component)")
+        return self.platform
+
+    def issue_ticket(self) -> str:
+        """A new verify ticket, as WeChat pushes every 10 minutes."""
+        with self.lock:
+            return self.require_platform().new_ticket(self.clock.timestamp())
+
+    def revoke(self, app_id: str) -> None:
+        """The account revokes the platform: its refresh token fails (61023) and every token
+        issued for it stops working at once (40001)."""
+        with self.lock:
+            platform = self.require_platform()
+            if app_id not in platform.refresh_tokens:
+                raise KeyError(f"{app_id!r} never authorised the platform")
+            platform.revoked.add(app_id)
+            self.tokens.invalidate(app_id)
+
+    def authorize(self, app_id: str) -> str:
+        """The account authorises the platform (again); returns its new refresh token."""
+        with self.lock:
+            platform = self.require_platform()
+            if app_id not in self.by_app_id:
+                raise KeyError(f"unknown app id {app_id!r}")
+            platform.revoked.discard(app_id)
+            platform.datacube.setdefault(app_id, True)
+            return platform.new_refresh_token(app_id)
 
     def reset_calls(self) -> None:
         with self.lock:

@@ -9,7 +9,12 @@ with `metadata`, so a registry change without a new migration fails the suite.
 * `wechat_raw.api_response`: every API answer as received (JSONB), to rebuild facts from.
 * `wechat_meta.coverage`: the ledger, what is loaded per account, endpoint and day, written by
   the loader in the transaction that loads the day; `wechat_meta.api_calls`: calls per account,
-  endpoint and Beijing day, shared by every process against the daily budget.
+  endpoint and Beijing day, shared by every process against the daily budget;
+  `wechat_meta.component_credentials`: the third-party platform's tickets, tokens and the newest
+  refresh token per authorised account, shared by every process (secrets at rest: never
+  archived, logged or shown; no BI role can read `wechat_meta`);
+  `wechat_meta.component_events`: the accounts' authorisation events (granted, updated,
+  revoked, refresh token refused or newly configured), without any credential.
 * `analytics` belongs to dbt; only `grant_bi` touches it (to create it and grant reads).
 """
 
@@ -214,6 +219,118 @@ api_calls = sa.Table(
     schema=META_SCHEMA,
     comment="API calls per account, endpoint and Beijing day: the one count every process and "
     "run shares against WX_DAILY_BUDGET and WeChat's daily quota.",
+)
+
+
+component_credentials = sa.Table(
+    "component_credentials",
+    metadata,
+    sa.Column(
+        "component_app_id",
+        sa.Text(),
+        nullable=False,
+        comment="App id of the third-party platform (WX_COMPONENT_APP_ID).",
+    ),
+    sa.Column(
+        "authorizer_app_id",
+        sa.Text(),
+        nullable=False,
+        comment="App id of the authorised account; empty for the platform's own credentials "
+        "(tickets, component access token).",
+    ),
+    sa.Column(
+        "kind",
+        sa.Text(),
+        nullable=False,
+        comment="verify_ticket (the newest pushed), verify_ticket_good (the last that got a "
+        "token), component_access_token, authorizer_refresh_token (the newest WeChat handed "
+        "out), authorizer_access_token.",
+    ),
+    sa.Column(
+        "value",
+        sa.Text(),
+        nullable=False,
+        comment="The credential itself: a secret at rest, readable by the pipeline's role only; "
+        "never archived, logged or shown.",
+    ),
+    sa.Column(
+        "expires_at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=True,
+        comment="When it stops working (tokens; a ticket 12 hours after its push).",
+    ),
+    sa.Column(
+        "seed",
+        sa.Text(),
+        nullable=True,
+        comment="Refresh tokens: fingerprint of the configured token (the environment "
+        "variable authorizer_refresh_token_env names) this one descends from; a new "
+        "configured token replaces the stored one.",
+    ),
+    sa.Column(
+        "updated_at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=False,
+        server_default=sa.text("now()"),
+        comment="When it was last written.",
+    ),
+    sa.PrimaryKeyConstraint("component_app_id", "authorizer_app_id", "kind"),
+    schema=META_SCHEMA,
+    comment="The third-party platform's credentials, shared by every process: verify tickets "
+    "(from wx-pipeline component-receiver or component-ticket store), the component access "
+    "token, and per authorised account its newest refresh token and access token. Secrets at "
+    "rest.",
+)
+
+component_events = sa.Table(
+    "component_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger(),
+        sa.Identity(always=False),
+        primary_key=True,
+        comment="Event id, in the order received.",
+    ),
+    sa.Column(
+        "component_app_id",
+        sa.Text(),
+        nullable=False,
+        comment="App id of the third-party platform.",
+    ),
+    sa.Column("authorizer_app_id", sa.Text(), nullable=False, comment="App id of the account."),
+    sa.Column(
+        "event",
+        sa.Text(),
+        nullable=False,
+        comment="WeChat's authorized, updateauthorized, unauthorized (revoked); the pipeline's "
+        "refresh_token_rejected (WeChat refused the refresh token: revoked) and "
+        "refresh_token_configured (a new refresh token came from the environment).",
+    ),
+    sa.Column(
+        "at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=False,
+        server_default=sa.text("now()"),
+        comment="When it was received (WeChat's events) or happened (the pipeline's).",
+    ),
+    sa.Column(
+        "created_at",
+        sa.TIMESTAMP(timezone=True),
+        nullable=True,
+        comment="WeChat's CreateTime of the push, for its events.",
+    ),
+    sa.Column(
+        "detail",
+        sa.Text(),
+        nullable=True,
+        comment="What else it said, never a credential: the errcode of a refused refresh "
+        "token, whether an authorization code came with a grant.",
+    ),
+    sa.Index(None, "component_app_id", "authorizer_app_id", "id"),
+    schema=META_SCHEMA,
+    comment="Authorisation events of the accounts authorised to the third-party platform; the "
+    "newest one says whether an authorisation is live.",
 )
 
 

@@ -15,7 +15,9 @@ each job's responses or typed error without letting one job's failure stop other
 Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried here with
 tenacity (exponential backoff with jitter, bounded attempts and total time; 45011 waits for the
 next minute). Every datacube call is counted per account, endpoint and Beijing day
-(``quota.py``); tokens come from ``tokens.py``; secrets never leave ``redaction.py``'s reach.
+(``quota.py``); tokens come from ``tokens.py`` through one interface whatever the account's
+credential kind (its own AppSecret, or the third-party platform it authorised: ``component.py``);
+secrets never leave ``redaction.py``'s reach.
 """
 
 from __future__ import annotations
@@ -45,12 +47,21 @@ from tenacity import (
 
 from wx_pipeline import __version__
 from wx_pipeline import clock as pipeline_clock
-from wx_pipeline.settings import BEIJING, DEFAULT_DATA_READY_TIME, Account, Settings
+from wx_pipeline.settings import (
+    BEIJING,
+    DEFAULT_DATA_READY_TIME,
+    Account,
+    Component,
+    CredentialKind,
+    Settings,
+)
+from wx_pipeline.wechat.component import CredentialStore, PlatformTokens
 from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
 from wx_pipeline.wechat.errors import (
     MINUTE_LIMIT,
     NOT_READY,
     TOKEN_CODES,
+    TRANSIENT_CODES,
     BudgetExceededError,
     CallContext,
     ConfigurationError,
@@ -69,9 +80,11 @@ from wx_pipeline.wechat.redaction import install_log_redaction, register_secret
 from wx_pipeline.wechat.tokens import (
     PROCESS_TOKENS,
     AccessToken,
+    AppSecretTokens,
     TokenCache,
     TokenManager,
     TokenMode,
+    TokenSource,
 )
 
 logger = logging.getLogger(__name__)
@@ -236,13 +249,22 @@ class DatacubeClient:
         token_cache: TokenCache = PROCESS_TOKENS,
         token_dir: Path | None = None,
         call_store: CallStore | None = None,
+        component: Component | None = None,
+        credential_store: CredentialStore | None = None,
     ) -> None:
         if concurrency < 1 or global_concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}/{global_concurrency}")
         install_log_redaction()
         self.base_url = base_url.rstrip("/")
         self.accounts = list(accounts)
-        register_secret(*(a.secret.get_secret_value() for a in self.accounts))
+        register_secret(
+            *(
+                credential.get_secret_value()
+                for a in self.accounts
+                for credential in (a.secret, a.refresh_token)
+                if credential is not None
+            )
+        )
         self.endpoints = registry(span_overrides)
         self.token_mode = TokenMode(token_mode)
         self.concurrency = concurrency  # per account
@@ -255,13 +277,26 @@ class DatacubeClient:
         self._clock = clock
         self._sleep = sleep
         self._session: _Session | None = None
+        sources: dict[CredentialKind, TokenSource] = {
+            "app_secret": AppSecretTokens(
+                base_url=self.base_url,
+                mode=self.token_mode,
+                issue=self._issue_token,
+                clock=clock,
+                shared_dir=token_dir,
+            )
+        }
+        # Accounts authorised to the platform get their tokens through it, shared by every
+        # process through the store; without both, TokenManager fails those accounts alone.
+        if component is not None and credential_store is not None:
+            sources["platform"] = PlatformTokens(
+                component=component,
+                store=credential_store,
+                call=self._platform_call,
+                clock=clock,
+            )
         self.tokens = TokenManager(
-            base_url=self.base_url,
-            mode=self.token_mode,
-            issue=self._issue_token,
-            clock=clock,
-            cache=token_cache,
-            shared_dir=token_dir,
+            base_url=self.base_url, sources=sources, clock=clock, cache=token_cache
         )
 
     @classmethod
@@ -274,7 +309,8 @@ class DatacubeClient:
         **kwargs: Any,
     ) -> DatacubeClient:
         """A client configured from ``WX_*`` settings; pass ``base_url``/``accounts`` to point
-        it at a simulator the caller started."""
+        it at a simulator the caller started, and ``credential_store`` (the warehouse's) when
+        an account is authorised to the platform."""
         kwargs.setdefault("clock", lambda: pipeline_clock.now(settings))
         kwargs.setdefault("retry", RetryPolicy(max_wait=settings.retry_max_wait))
         kwargs.setdefault(
@@ -298,6 +334,7 @@ class DatacubeClient:
             start_date=settings.start_date,
             ready_time=settings.data_ready_time,
             token_dir=settings.home / "tokens",
+            component=settings.component(),
             **kwargs,
         )
 
@@ -360,7 +397,7 @@ class DatacubeClient:
         if granted >= calls:
             return
         await asyncio.to_thread(self.calls.release, key, granted)
-        context = CallContext(account.app_id, account.name, endpoint.name)
+        context = _context(account, endpoint.name)
         raise BudgetExceededError(
             f"{context.describe()}: {calls} more calls needed, {granted} left of today's budget "
             f"({self.calls.daily_budget or 'WeChat quota spent'}) on {key.day.isoformat()}, "
@@ -429,7 +466,7 @@ class DatacubeClient:
     async def quota_remaining(self, account: Account, endpoint: Endpoint) -> int | None:
         """WeChat's remaining daily quota for the account's endpoint
         (``/cgi-bin/openapi/quota/get``), or None when the API does not say."""
-        context = CallContext(account.app_id, account.name, endpoint.name)
+        context = _context(account, endpoint.name)
         lane = self._current_session().lane(account.app_id)
         try:
             token = await self.tokens.get(account)
@@ -556,7 +593,7 @@ class DatacubeClient:
     async def _fetch_window(
         self, account: Account, endpoint: Endpoint, window: Window, stop: asyncio.Event
     ) -> RawResponse:
-        context = CallContext(account.app_id, account.name, endpoint.name, window.begin, window.end)
+        context = _context(account, endpoint.name, window)
         session = self._current_session()
 
         async def attempt() -> dict[str, Any]:
@@ -633,6 +670,8 @@ class DatacubeClient:
     async def _issue_token(self, account: Account, force: bool) -> AccessToken:
         context = CallContext(account.app_id, account.name)
         http = self._current_session().lane(account.app_id).http
+        if account.secret is None:  # TokenManager sends only AppSecret accounts here
+            raise ConfigurationError(f"{context.describe()}: no AppSecret configured", context)
         secret = account.secret.get_secret_value()
 
         async def attempt() -> AccessToken:
@@ -667,6 +706,27 @@ class DatacubeClient:
                 )
             register_secret(value)
             return AccessToken(value, self._clock() + timedelta(seconds=expires_in))
+
+        return await self._with_retries(context, attempt)
+
+    async def _platform_call(
+        self,
+        account: Account,
+        path: str,
+        query: dict[str, str],
+        body: dict[str, Any],
+        context: CallContext,
+    ) -> dict[str, Any]:
+        """One third-party platform token call, transient failures retried like any call;
+        the answer's other errcodes are for ``PlatformTokens`` to judge."""
+        http = self._current_session().lane(account.app_id).http
+
+        async def attempt() -> dict[str, Any]:
+            request = http.build_request("POST", f"{self.base_url}{path}", params=query, json=body)
+            answer = await _send(http, request, context)
+            if (code := _errcode(answer)) in TRANSIENT_CODES:
+                raise error_for(code, _errmsg(answer), context)
+            return answer
 
         return await self._with_retries(context, attempt)
 
@@ -717,6 +777,17 @@ class DatacubeClient:
 
 class _JobStopped(Exception):
     """A window not called because another window of its job met an error that holds for all."""
+
+
+def _context(account: Account, endpoint: str, window: Window | None = None) -> CallContext:
+    return CallContext(
+        account.app_id,
+        account.name,
+        endpoint,
+        window.begin if window else None,
+        window.end if window else None,
+        platform=account.credential_kind == "platform",
+    )
 
 
 def _errcode(body: dict[str, Any]) -> int:

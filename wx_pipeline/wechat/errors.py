@@ -27,12 +27,23 @@ NOT_READY: Final = 61503
 QUOTA_EXHAUSTED: Final = 45009
 ENDPOINT_RETIRED: Final = 47009
 IP_NOT_WHITELISTED: Final = 40164
+#: A third-party platform's calls come from an IP outside the *platform's* whitelist.
+PLATFORM_IP_NOT_WHITELISTED: Final = 61004
+#: The authorizer refresh token no longer works, or the account no longer authorises the
+#: platform: the account revoked its authorisation (61003 "component is not authorized by this
+#: account", 61023 "refresh_token is invalid").
+REVOKED_CODES: Final = frozenset({61003, 61023})
 #: Request bugs: the client sent something the API cannot accept.
 REQUEST_CODES: Final = frozenset({43002, 44002, 47001, 61500, 61501})
 
 _SECRET_HINT = "the env var named by secret_env in WX_ACCOUNTS_FILE, or WX_APP_SECRET"
 _APP_ID_HINT = "app_id in WX_ACCOUNTS_FILE, or WX_APP_ID"
 _CONSOLE = "the WeChat admin console (Settings and Development > Basic configuration)"
+_PLATFORM_CONSOLE = "the platform's page on open.weixin.qq.com (Development settings)"
+_TICKET_HINT = (
+    "check that the receiver (wx-pipeline component-receiver) gets WeChat's pushes at the "
+    "platform's authorisation event URL, or feed it with wx-pipeline component-ticket store"
+)
 
 #: Configuration codes: what is wrong, and what to fix.
 CONFIG_CODES: Final[dict[int, tuple[str, str]]] = {
@@ -58,6 +69,34 @@ CONFIG_CODES: Final[dict[int, tuple[str, str]]] = {
 }
 
 
+#: Codes of ``api_component_token`` (the platform's own token), what is wrong and what to fix.
+COMPONENT_TOKEN_CODES: Final[dict[int, tuple[str, str]]] = {
+    PLATFORM_IP_NOT_WHITELISTED: (
+        "this machine's IP is not on the platform's IP whitelist",
+        f"add it to the whitelist in {_PLATFORM_CONSOLE}",
+    ),
+    61005: ("the newest component_verify_ticket has expired", _TICKET_HINT),
+    61006: ("the component_verify_ticket was refused as invalid", _TICKET_HINT),
+    61011: (
+        "the platform is not recognised (invalid component)",
+        "check WX_COMPONENT_APP_ID and that the platform is approved on open.weixin.qq.com",
+    ),
+    40013: ("the platform's app id is not recognised", "check WX_COMPONENT_APP_ID"),
+    40125: ("the platform's AppSecret was rejected", "check WX_COMPONENT_APP_SECRET"),
+    41002: ("the platform's app id is missing", "set WX_COMPONENT_APP_ID"),
+    41004: ("the platform's AppSecret is missing", "set WX_COMPONENT_APP_SECRET"),
+    45009: (
+        "the platform's daily limit of component_access_token calls is spent",
+        "tokens are cached and shared through the warehouse, so something else is calling "
+        "with this platform's credentials; wait until midnight Beijing time",
+    ),
+    47001: (
+        "the token request was malformed",
+        "a bug in how wx-pipeline built the request; please report it",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class CallContext:
     """Who and what a failing call was about; the prefix of every message."""
@@ -67,11 +106,15 @@ class CallContext:
     endpoint: str | None = None  # None: a token call
     begin: date | None = None
     end: date | None = None
+    #: Calls made as the third-party platform the account authorised (its authorizer token).
+    platform: bool = False
+    #: For a token call: which credential, e.g. "component access token".
+    credential: str | None = None
 
     def describe(self) -> str:
         who = f"account {self.account_name!r} ({self.account_id})"
         if self.endpoint is None:
-            return f"{who}: access token"
+            return f"{who}: {self.credential or 'access token'}"
         if self.begin is None or self.end is None:
             return f"{who}: {self.endpoint}"
         return f"{who}: {self.endpoint} {self.begin.isoformat()}..{self.end.isoformat()}"
@@ -114,6 +157,15 @@ class IpNotWhitelistedError(ConfigurationError):
     def __init__(self, message: str, context: CallContext, *, ip: str | None, errmsg: str) -> None:
         super().__init__(message, context, errcode=IP_NOT_WHITELISTED, errmsg=errmsg)
         self.ip = ip
+
+
+class AuthorizationRevokedError(ConfigurationError):
+    """The account revoked the platform's authorisation (an ``unauthorized`` event arrived, or
+    WeChat refused its refresh token): this account fails alone and is not called again."""
+
+
+class PlatformIpNotWhitelistedError(ConfigurationError):
+    """61004: this machine's IP is not on the third-party platform's whitelist."""
 
 
 class QuotaExhaustedError(WeChatError):
@@ -196,6 +248,17 @@ def error_for(errcode: int, errmsg: str, context: CallContext) -> WeChatError:
             ip=ip,
             errmsg=errmsg,
         )
+    if errcode == PLATFORM_IP_NOT_WHITELISTED:
+        return platform_ip_error(errmsg, context)
+    if context.platform and errcode == 48001:
+        return ConfigurationError(
+            f"{where}: the account did not grant the platform the permission set of the "
+            f"datacube API {said}: ask the account's admin to authorise the platform again, "
+            "granting the permission set that includes the data statistics (datacube) API",
+            context,
+            errcode=errcode,
+            errmsg=errmsg,
+        )
     if errcode in CONFIG_CODES:
         problem, fix = CONFIG_CODES[errcode]
         return ConfigurationError(
@@ -233,3 +296,64 @@ def error_for(errcode: int, errmsg: str, context: CallContext) -> WeChatError:
         errcode=errcode,
         errmsg=errmsg,
     )
+
+
+def platform_ip_error(errmsg: str, context: CallContext) -> PlatformIpNotWhitelistedError:
+    """61004, naming the IP WeChat saw when it says."""
+    ip = _ip_from(errmsg)
+    shown = ip or "(not stated)"
+    return PlatformIpNotWhitelistedError(
+        f"{context.describe()}: caller IP {shown} is not on the platform's IP whitelist "
+        f"({PLATFORM_IP_NOT_WHITELISTED} {errmsg}): add it to the whitelist in {_PLATFORM_CONSOLE}",
+        context,
+        errcode=PLATFORM_IP_NOT_WHITELISTED,
+        errmsg=errmsg,
+    )
+
+
+def revoked_error(
+    context: CallContext,
+    why: str,
+    *,
+    refresh_token_env: str | None = None,
+    errcode: int | None = None,
+    errmsg: str | None = None,
+) -> AuthorizationRevokedError:
+    """The one line of an account that revoked the platform's authorisation."""
+    where = refresh_token_env or "the variable its authorizer_refresh_token_env names"
+    return AuthorizationRevokedError(
+        f"{context.describe()}: the account revoked the platform's authorisation ({why}): not "
+        "called again; once its admin authorises the platform again, put the new refresh token "
+        f"in {where}",
+        context,
+        errcode=errcode,
+        errmsg=errmsg,
+    )
+
+
+def component_error_for(
+    errcode: int, errmsg: str, context: CallContext, *, refresh_token_env: str | None = None
+) -> WeChatError:
+    """The typed error of a platform token call (``api_component_token`` or
+    ``api_authorizer_token``) that answered ``errcode``."""
+    said = f"({errcode} {errmsg})"
+    if errcode == PLATFORM_IP_NOT_WHITELISTED:
+        return platform_ip_error(errmsg, context)
+    if errcode in REVOKED_CODES:
+        return revoked_error(
+            context,
+            f"WeChat refused its refresh token {said}",
+            refresh_token_env=refresh_token_env,
+            errcode=errcode,
+            errmsg=errmsg,
+        )
+    if errcode in COMPONENT_TOKEN_CODES and errcode not in TRANSIENT_CODES:
+        problem, fix = COMPONENT_TOKEN_CODES[errcode]
+        kind = RequestError if errcode == 47001 else ConfigurationError
+        return kind(
+            f"{context.describe()}: {problem} {said}: {fix}",
+            context,
+            errcode=errcode,
+            errmsg=errmsg,
+        )
+    return error_for(errcode, errmsg, context)

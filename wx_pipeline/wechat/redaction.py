@@ -1,4 +1,4 @@
-"""The one place AppSecrets and access tokens are scrubbed from text.
+"""The one place AppSecrets, platform credentials and tokens are scrubbed from text.
 
 Secrets reach text in three ways, each closed here:
 
@@ -13,7 +13,10 @@ Secrets reach text in three ways, each closed here:
 
 Values are scrubbed twice over: every secret and token the client knows is registered
 (``register_secret``), and URL/JSON parameters named like credentials are masked whatever their
-value, which also covers tokens the client never saw (one issued to another process).
+value, which also covers tokens the client never saw (one issued to another process). The
+third-party platform's credentials are covered the same way: its AppSecret, message token and
+EncodingAESKey, verify tickets, authorizer refresh tokens, component and authorizer access
+tokens, and authorization codes (also as the XML elements of a push).
 """
 
 from __future__ import annotations
@@ -28,9 +31,18 @@ MASK: Final = "***"
 #: Shorter values are not registered: masking them would shred ordinary text.
 _MIN_SECRET_LENGTH: Final = 6
 
-_CREDENTIAL_NAMES = r"access_token|secret|appsecret|app_secret"
+_CREDENTIAL_NAMES = (
+    r"access_token|secret|appsecret|app_secret"
+    r"|component_access_token|authorizer_access_token|authorizer_refresh_token|refresh_token"
+    r"|component_appsecret|component_verify_ticket|authorization_code|auth_code"
+    r"|encoding_aes_key|aes_key"
+)
 _URL_PARAM = re.compile(rf"(?i)\b({_CREDENTIAL_NAMES})=([^&\s\"'<>#]+)")
 _JSON_FIELD = re.compile(rf"(?i)(['\"](?:{_CREDENTIAL_NAMES})['\"]\s*:\s*['\"])([^'\"]*)")
+#: The elements of a platform push that carry credentials, CDATA or not.
+_XML_ELEMENT = re.compile(
+    r"(<(ComponentVerifyTicket|AuthorizationCode|PreAuthCode)>)(.*?)(</\2>)", re.S
+)
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -57,6 +69,7 @@ def redact(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(MASK, text)
     text = _URL_PARAM.sub(rf"\1={MASK}", text)
+    text = _XML_ELEMENT.sub(rf"\1{MASK}\4", text)
     return _JSON_FIELD.sub(rf"\1{MASK}", text)
 
 

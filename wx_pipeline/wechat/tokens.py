@@ -1,6 +1,11 @@
 """Access tokens: one per account, cached, refreshed before expiry, one refresh in flight.
 
-Two token APIs exist (spec section 5):
+``TokenManager`` is the one interface the client's calls get tokens from, whatever the
+account's credential kind; a ``TokenSource`` per kind issues them: ``AppSecretTokens`` here for
+accounts with their own AppSecret, ``PlatformTokens`` (``component.py``) for accounts that
+authorised the agency's third-party platform.
+
+Two token APIs exist for an AppSecret (spec section 5):
 
 * ``stable`` (``POST /cgi-bin/stable_token``, the default): the API itself hands every caller
   the same token while it is valid and rolls it over 5 minutes before expiry, so processes of a
@@ -24,14 +29,14 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
-from wx_pipeline.settings import Account
+from wx_pipeline.settings import Account, CredentialKind
 from wx_pipeline.wechat.errors import ConfigurationError, WeChatError
 from wx_pipeline.wechat.redaction import register_secret
 
@@ -55,7 +60,19 @@ class AccessToken:
 
 #: Fetches a token from the API; ``force`` asks stable_token for a new one (rate-limited).
 Issuer = Callable[[Account, bool], Awaitable[AccessToken]]
-CacheKey = tuple[str, str, str]  # (base_url, mode, app_id)
+CacheKey = tuple[str, str, str]  # (base_url, source tag, app_id)
+
+
+class TokenSource(Protocol):
+    """Where the tokens of one credential kind come from (``TokenManager`` picks the source by
+    the account's ``credential_kind``; nothing above the manager knows there are two)."""
+
+    #: Part of the cache key: tokens of different sources never stand in for each other.
+    tag: str
+
+    async def issue(self, account: Account, rejected: str | None) -> AccessToken:
+        """A token for ``account`` other than ``rejected`` (which the API just refused)."""
+        ...
 
 
 class TokenCache:
@@ -84,8 +101,9 @@ class TokenCache:
 PROCESS_TOKENS: Final = TokenCache()
 
 
-class TokenManager:
-    """Hands out a valid token per account, for the lifetime of a client."""
+class AppSecretTokens:
+    """Tokens from the account's own AppSecret: ``stable_token`` or ``token`` (see the module
+    docstring for how processes share the latter)."""
 
     def __init__(
         self,
@@ -94,15 +112,61 @@ class TokenManager:
         mode: TokenMode,
         issue: Issuer,
         clock: Callable[[], datetime],
-        cache: TokenCache,
         shared_dir: Path | None = None,
     ) -> None:
+        self.tag = mode.value
         self._base_url = base_url
         self._mode = mode
         self._issue = issue
         self._clock = clock
-        self._cache = cache
         self._shared_dir = shared_dir if mode is TokenMode.TOKEN else None
+
+    def __repr__(self) -> str:
+        return f"AppSecretTokens(mode={self._mode.value})"
+
+    async def issue(self, account: Account, rejected: str | None) -> AccessToken:
+        if self._shared_dir is not None:
+            return await self._obtain_shared(account, rejected, self._shared_dir)
+        token = await self._issue(account, False)
+        if self._mode is TokenMode.STABLE and token.value == rejected:
+            # stable_token still hands out the token the API refuses: force a new one.
+            token = await self._issue(account, True)
+        return token
+
+    async def _obtain_shared(
+        self, account: Account, rejected: str | None, directory: Path
+    ) -> AccessToken:
+        url_tag = hashlib.sha256(self._base_url.encode()).hexdigest()[:8]
+        path = directory / f"{account.app_id}-{url_tag}.json"
+        directory.mkdir(parents=True, exist_ok=True)
+        with _locked(path.with_suffix(".lock")) as acquire:
+            await asyncio.to_thread(acquire)
+            token = _read_token(path)
+            if token is not None:
+                register_secret(token.value)
+                if token.value != rejected and token.usable(self._clock()):
+                    return token
+            token = await self._issue(account, False)
+            _write_token(path, token)
+            return token
+
+
+class TokenManager:
+    """Hands out a valid token per account, for the lifetime of a client, whatever the
+    account's credential kind: the one interface the client's calls get tokens from."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        sources: Mapping[CredentialKind, TokenSource],
+        clock: Callable[[], datetime],
+        cache: TokenCache,
+    ) -> None:
+        self._base_url = base_url
+        self._sources = dict(sources)
+        self._clock = clock
+        self._cache = cache
         # asyncio locks belong to one event loop; each fetch_*_sync call runs a new one.
         self._locks: dict[str, asyncio.Lock] = {}
         self._locks_loop: asyncio.AbstractEventLoop | None = None
@@ -110,10 +174,21 @@ class TokenManager:
         self._failed: dict[str, WeChatError] = {}
 
     def __repr__(self) -> str:
-        return f"TokenManager(mode={self._mode.value}, cache={self._cache!r})"
+        sources = ", ".join(f"{kind}={s.tag}" for kind, s in self._sources.items())
+        return f"TokenManager({sources}, cache={self._cache!r})"
+
+    def _source(self, account: Account) -> TokenSource:
+        source = self._sources.get(account.credential_kind)
+        if source is None:
+            raise ConfigurationError(
+                f"account {account.name!r} ({account.app_id}): no way to get its token: "
+                "an account authorised to the platform needs WX_COMPONENT_* settings and the "
+                "warehouse's credential store"
+            )
+        return source
 
     def _key(self, account: Account) -> CacheKey:
-        return (self._base_url, self._mode.value, account.app_id)
+        return (self._base_url, self._source(account).tag, account.app_id)
 
     def _lock(self, account: Account) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -149,36 +224,13 @@ class TokenManager:
         if failed is not None:
             raise failed.with_traceback(None)
         try:
-            if self._shared_dir is not None:
-                token = await self._obtain_shared(account, rejected, self._shared_dir)
-            else:
-                token = await self._issue(account, False)
-                if self._mode is TokenMode.STABLE and token.value == rejected:
-                    # stable_token still hands out the token the API refuses: force a new one.
-                    token = await self._issue(account, True)
+            token = await self._source(account).issue(account, rejected)
         except ConfigurationError as exc:
             self._failed[account.app_id] = exc
             raise
         register_secret(token.value)
         self._cache.put(self._key(account), token)
         return token.value
-
-    async def _obtain_shared(
-        self, account: Account, rejected: str | None, directory: Path
-    ) -> AccessToken:
-        url_tag = hashlib.sha256(self._base_url.encode()).hexdigest()[:8]
-        path = directory / f"{account.app_id}-{url_tag}.json"
-        directory.mkdir(parents=True, exist_ok=True)
-        with _locked(path.with_suffix(".lock")) as acquire:
-            await asyncio.to_thread(acquire)
-            token = _read_token(path)
-            if token is not None:
-                register_secret(token.value)
-                if token.value != rejected and token.usable(self._clock()):
-                    return token
-            token = await self._issue(account, False)
-            _write_token(path, token)
-            return token
 
 
 @contextlib.contextmanager

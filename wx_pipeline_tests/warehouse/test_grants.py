@@ -83,6 +83,8 @@ def test_bi_role_reads_facts_and_marts_and_writes_nothing(
             "SELECT count(*) FROM wechat_raw.api_response",
             "SELECT count(*) FROM wechat_meta.coverage",
             "SELECT count(*) FROM wechat_meta.api_calls",
+            "SELECT count(*) FROM wechat_meta.component_credentials",  # secrets at rest
+            "SELECT count(*) FROM wechat_meta.component_events",
             "ALTER TABLE wechat.user_cumulate ADD COLUMN x int",
             "DROP TABLE analytics.before_grant",
         ]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from wx_pipeline.warehouse.db import make_engine
-from wx_pipeline.warehouse.migrate import current_revision, head_revision, migrate, schema_drift
+from wx_pipeline.warehouse.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+    schema_drift,
+)
 from wx_pipeline.warehouse.schema import FACT_SCHEMA, FACT_TABLES, RAW_SCHEMA
 from wx_pipeline.wechat.endpoints import TABLES
 
@@ -135,6 +144,42 @@ def test_drift_check_notices_a_database_that_differs_from_the_registry(database_
             comment = str(FACT_TABLES["user_summary"].c.new_user.comment).replace("'", "''")
             conn.execute(sa.text(f"COMMENT ON COLUMN wechat.user_summary.new_user IS '{comment}'"))
         assert schema_drift(engine) == []
+        engine.dispose()
+
+
+def test_the_platform_revision_applies_on_a_warehouse_at_the_previous_one(
+    new_database: Callable[[str], str],
+) -> None:
+    """0005 (the platform's credentials and events) on a warehouse at 0004 that holds data:
+    the data stays, the new tables come, and it goes back down cleanly."""
+    url = new_database("at_0004")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO wechat_meta.coverage (account_id, endpoint, day, rows, final) "
+                    "VALUES ('wxold', 'getusersummary', :day, 3, true)"
+                ),
+                {"day": date(2026, 3, 1)},
+            )
+        assert current_revision(engine) == "0004"
+        assert migrate(engine) == head_revision() == current_revision(engine)
+        assert schema_drift(engine) == []
+        inspector = sa.inspect(engine)
+        meta = set(inspector.get_table_names(schema="wechat_meta"))
+        assert {"component_credentials", "component_events"} <= meta
+        with engine.connect() as conn:
+            kept = conn.execute(sa.text("SELECT count(*) FROM wechat_meta.coverage")).scalar()
+        assert kept == 1
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0004")
+        meta = set(sa.inspect(engine).get_table_names(schema="wechat_meta"))
+        assert not {"component_credentials", "component_events"} & meta
+        assert migrate(engine) == current_revision(engine)
+    finally:
         engine.dispose()
 
 
