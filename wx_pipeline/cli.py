@@ -17,6 +17,7 @@ import click
 
 from wx_pipeline import __version__
 from wx_pipeline.errors import WxUserError
+from wx_pipeline.receiver.cli import component_receiver, component_ticket
 from wx_pipeline.settings import get_settings
 from wx_pipeline.simulator.cli import simulator
 from wx_pipeline.warehouse.commands import (
@@ -168,7 +169,8 @@ def history(accounts: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def status(as_json: bool) -> None:
-    """Per account and asset family: days loaded, gaps, provisional days, calls, history left."""
+    """Per account: its credential (AppSecret, or the platform and whether that authorisation
+    is live) and, per asset family, days loaded, gaps, provisional days, calls, history left."""
     import json
 
     from wx_pipeline import clock
@@ -196,6 +198,7 @@ def status(as_json: bool) -> None:
                 today,
                 settings.daily_budget,
                 keeps_headroom(clock.now(settings), settings.data_ready_time),
+                component_app_id=component.app_id if (component := settings.component()) else None,
             )
     finally:
         engine.dispose()
@@ -289,6 +292,8 @@ def _display_url(url: str) -> str:
 
 
 main.add_command(simulator)
+main.add_command(component_receiver)
+main.add_command(component_ticket)
 warehouse.add_command(migrate_command)
 warehouse.add_command(grant_bi_command)
 main.add_command(renormalize_command)

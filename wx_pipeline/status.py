@@ -4,14 +4,17 @@ Per account and asset family (``followers``, ``articles``, ``messages_weekly``, 
 coverage ledger and today's shared call counts: the first and last day loaded, the days still
 missing (and the first gaps), the provisional days (cumulative send dates whose totals were still
 growing when fetched), the calls made today against the budget, and what the missing history
-still costs: the calls, and the days of quota that takes at today's budget.
+still costs: the calls, and the days of quota that takes at today's budget. Each account also
+shows its credential kind and, for an account authorised to the third-party platform, whether
+that authorisation is live (from its newest authorisation event and its last token refresh in
+the warehouse; never a credential).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,10 +30,12 @@ from wx_pipeline.history import (
     slowest,
 )
 from wx_pipeline.history import needed_days as history_needed
-from wx_pipeline.settings import Account
+from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import calls_on
+from wx_pipeline.warehouse.component import Authorisation, authorisations
 from wx_pipeline.warehouse.coverage import days_loaded
 from wx_pipeline.warehouse.renormalize import day_runs
+from wx_pipeline.wechat.component import UNAUTHORIZED
 from wx_pipeline.wechat.endpoints import Endpoint, asset_family
 
 #: Gaps listed per family (the count says how many there are).
@@ -58,6 +63,16 @@ class AccountStatus:
     name: str
     budget: int  # per endpoint and day
     families: list[FamilyStatus] = field(default_factory=list)
+    credential: str = "app_secret"  # or "platform": authorised to the third-party platform
+    #: Platform accounts: True live, False revoked, None not known yet (no token got yet).
+    authorised: bool | None = None
+    authorisation: str | None = None  # what the newest event or refresh says, one phrase
+
+    @property
+    def credential_line(self) -> str:
+        if self.credential == "app_secret":
+            return "AppSecret"
+        return f"platform: {self.authorisation or 'authorisation not checked yet'}"
 
     @property
     def history_calls(self) -> int:
@@ -81,12 +96,22 @@ def account_status(
     today: date,
     daily_budget: int | None,
     keeping: bool = True,
+    component_app_id: str | None = None,
 ) -> list[AccountStatus]:
     used = calls_on(conn, today, [a.app_id for a in accounts])
     budget = daily_budget or ASSUMED_DAILY_QUOTA
+    platform_ids = [a.app_id for a in accounts if a.credential_kind == "platform"]
+    granted = (
+        authorisations(conn, component_app_id, platform_ids)
+        if component_app_id is not None and platform_ids
+        else {}
+    )
     out: list[AccountStatus] = []
     for account in accounts:
         status = AccountStatus(account.app_id, account.name, budget)
+        status.credential = account.credential_kind
+        if account.app_id in granted:
+            status.authorised, status.authorisation = _authorisation(granted[account.app_id])
         by_family: dict[str, tuple[FamilyStatus, set[date]]] = {}
         for endpoint in endpoints:
             family, missing = by_family.setdefault(
@@ -117,6 +142,23 @@ def account_status(
             status.families.append(family)
         out.append(status)
     return out
+
+
+def _authorisation(found: Authorisation) -> tuple[bool | None, str]:
+    def when(moment: datetime) -> str:
+        return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+    latest, refreshed = found.latest, found.token_refreshed_at
+    live = found.live
+    if live is False and latest is not None:
+        how = "unauthorized event" if latest.event == UNAUTHORIZED else "refresh token refused"
+        return False, f"revoked ({how} {when(latest.at)})"
+    # Live: say what showed it last, a grant or a token got.
+    if live and refreshed is not None and (latest is None or refreshed >= latest.at):
+        return True, f"live (token refreshed {when(refreshed)})"
+    if live and latest is not None:
+        return True, f"live ({latest.event} event {when(latest.at)})"
+    return None, "authorisation not checked yet"
 
 
 def as_json(statuses: Sequence[AccountStatus], today: date) -> dict[str, Any]:
@@ -198,7 +240,7 @@ def _cells(f: FamilyStatus, budget: int) -> list[str]:
 def as_markdown(status: AccountStatus, today: date) -> str:
     """One account's table, for the Dagster UI."""
     lines = [
-        f"**{status.name}** ({status.app_id}): {_history(status, today)}",
+        f"**{status.name}** ({status.app_id}, {status.credential_line}): {_history(status, today)}",
         "",
         "| " + " | ".join(HEADINGS) + " |",
         "|" + "---|" * len(HEADINGS),
@@ -214,7 +256,10 @@ def print_status(statuses: Sequence[AccountStatus], today: date) -> None:
 
     console = Console()
     for status in statuses:
-        table = Table(title=f"{status.name} ({status.app_id}): {_history(status, today)}")
+        table = Table(
+            title=f"{status.name} ({status.app_id}, {status.credential_line}): "
+            f"{_history(status, today)}"
+        )
         for i, heading in enumerate(HEADINGS):
             table.add_column(heading, justify="left" if i in (0, 4) else "right")
         for family in status.families:

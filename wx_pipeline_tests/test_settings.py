@@ -215,3 +215,106 @@ def test_get_settings_is_cached_until_cleared(wx_env: pytest.MonkeyPatch) -> Non
     assert get_settings().api_concurrency == 4
     get_settings.cache_clear()
     assert get_settings().api_concurrency == 2
+
+
+# --- the third-party platform -------------------------------------------------------------
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters: a 32-byte key
+PLATFORM = {
+    "WX_COMPONENT_APP_ID": "wxcomponent0000001",
+    "WX_COMPONENT_APP_SECRET": "component-secret-9f8e7d",
+    "WX_COMPONENT_TOKEN": "pushtoken123",
+    "WX_COMPONENT_AES_KEY": AES_KEY,
+}
+MIXED = (
+    "- {app_id: wxaaaa, name: A, secret_env: SECRET_A}\n"
+    "- {app_id: wxbbbb, name: B, authorizer_refresh_token_env: REFRESH_B}\n"
+)
+
+
+def test_accounts_file_with_both_credential_kinds(
+    wx_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wx_env.setenv("WX_ACCOUNTS_FILE", str(_write(tmp_path / "accounts.yaml", MIXED)))
+    wx_env.setenv("SECRET_A", "alpha")
+    wx_env.setenv("REFRESH_B", "refreshtoken@@@bravo")
+    for name, value in PLATFORM.items():
+        wx_env.setenv(name, value)
+    settings = load_settings()
+    own, authorised = settings.accounts()
+    assert own.credential_kind == "app_secret"
+    assert authorised.credential_kind == "platform"
+    assert authorised.secret is None
+    assert authorised.refresh_token is not None
+    assert authorised.refresh_token.get_secret_value() == "refreshtoken@@@bravo"
+    assert authorised.refresh_token_env == "REFRESH_B"
+    component = settings.component()
+    assert component is not None
+    assert component.app_id == "wxcomponent0000001"
+    assert component.aes_key.get_secret_value() == AES_KEY
+    shown = repr(settings) + repr(settings.accounts()) + repr(component)
+    for secret in ("refreshtoken@@@bravo", "component-secret-9f8e7d", "pushtoken123", AES_KEY):
+        assert secret not in shown
+
+
+def test_a_platform_account_needs_the_platform_settings(
+    wx_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wx_env.setenv("WX_ACCOUNTS_FILE", str(_write(tmp_path / "accounts.yaml", MIXED)))
+    wx_env.setenv("SECRET_A", "alpha")
+    wx_env.setenv("REFRESH_B", "refreshtoken@@@bravo")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("WX_COMPONENT_APP_ID: ")
+    assert "wxbbbb" in message
+    assert "authorizer_refresh_token_env" in message
+    assert "\n" not in message
+
+
+def test_a_platform_account_without_its_refresh_token_names_the_variable(
+    wx_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wx_env.setenv("WX_ACCOUNTS_FILE", str(_write(tmp_path / "accounts.yaml", MIXED)))
+    wx_env.setenv("SECRET_A", "alpha")
+    with pytest.raises(SettingsError, match=r"^REFRESH_B: .*refresh token.*wxbbbb"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("changes", "var", "fragment"),
+    [
+        ({"WX_COMPONENT_AES_KEY": "tooshort"}, "WX_COMPONENT_AES_KEY", "EncodingAESKey"),
+        ({"WX_COMPONENT_AES_KEY": AES_KEY[:-1] + "!"}, "WX_COMPONENT_AES_KEY", "43 characters"),
+        ({"WX_COMPONENT_TOKEN": "no spaces here"}, "WX_COMPONENT_TOKEN", "3 to 32 letters"),
+        ({"WX_COMPONENT_APP_ID": "wx comp"}, "WX_COMPONENT_APP_ID", "third-party platform"),
+        ({"WX_COMPONENT_APP_SECRET": ""}, "WX_COMPONENT_APP_SECRET", "go together"),
+        ({"WX_COMPONENT_TOKEN": ""}, "WX_COMPONENT_TOKEN", "go together"),
+    ],
+)
+def test_bad_platform_settings_are_one_line_naming_the_variable(
+    wx_env: pytest.MonkeyPatch, changes: dict[str, str], var: str, fragment: str
+) -> None:
+    for name, value in {**PLATFORM, **changes}.items():
+        wx_env.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(f"{var}: ")
+    assert fragment in message
+    assert "\n" not in message
+    for secret in ("component-secret-9f8e7d", "pushtoken123", AES_KEY, "tooshort"):
+        assert secret not in message
+
+
+def test_an_entry_has_exactly_one_credential(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = "- {app_id: wxaaaa, name: A, secret_env: S, authorizer_refresh_token_env: R}\n"
+    wx_env.setenv("WX_ACCOUNTS_FILE", str(_write(tmp_path / "accounts.yaml", text)))
+    wx_env.setenv("S", "x")
+    wx_env.setenv("R", "y")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("WX_ACCOUNTS_FILE: ")
+    assert "exactly one of secret_env" in message
+    assert "\n" not in message

@@ -31,7 +31,6 @@ from wx_pipeline.history import (
 )
 from wx_pipeline.ingest import IngestReport, ingest_work
 from wx_pipeline.status import account_status, as_markdown
-from wx_pipeline.warehouse.calls import WarehouseCallStore
 from wx_pipeline.wechat.errors import BudgetExceededError
 
 HISTORY_JOB = "history_fill"
@@ -48,7 +47,7 @@ def fill_history(
 ) -> dg.Output[int]:
     settings = wechat.settings()
     engine = warehouse.engine()
-    client = wechat.client(call_store=WarehouseCallStore(engine))
+    client = wechat.warehouse_client(engine)
     try:
         accounts = select_accounts(client.accounts, run_accounts(context.run.tags))
     except WxUserError as exc:
@@ -165,7 +164,8 @@ def build_coverage_checks(groups: Sequence[IngestionGroup]) -> dg.AssetChecksDef
         warehouse: WarehouseResource,
     ) -> Iterator[dg.AssetCheckResult]:
         settings = wechat.settings()
-        client = wechat.client()
+        component = settings.component()
+        client = wechat.client()  # no API call: the accounts and the clock
         newest, today = client.newest_final_day(), client.today()
         with warehouse.engine().connect() as conn:
             for key in context.selected_asset_check_keys:
@@ -179,6 +179,7 @@ def build_coverage_checks(groups: Sequence[IngestionGroup]) -> dg.AssetChecksDef
                     today,
                     settings.daily_budget,
                     keeps_headroom(client.now(), settings.data_ready_time),
+                    component_app_id=component.app_id if component else None,
                 )
                 missing = sum(f.missing_days for s in statuses for f in s.families)
                 yield dg.AssetCheckResult(

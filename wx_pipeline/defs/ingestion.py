@@ -29,7 +29,6 @@ from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.ingest import IngestReport, ingest
-from wx_pipeline.warehouse.calls import WarehouseCallStore
 from wx_pipeline.wechat.endpoints import Endpoint, Family, Period, asset_family
 
 KEY_PREFIX = "wechat"
@@ -178,7 +177,7 @@ def build_ingestion_asset(
         only = run_endpoints(context.run.tags)
         endpoints = [e for e in group.endpoints if not only or e.name in only]
         engine = warehouse.engine()
-        client = wechat.client(call_store=WarehouseCallStore(engine))
+        client = wechat.warehouse_client(engine)
         try:
             accounts = select_accounts(client.accounts, run_accounts(context.run.tags))
         except WxUserError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from wx_pipeline.settings import Account, Settings, get_settings, load_settings
 from wx_pipeline.wechat.client import DatacubeClient
+from wx_pipeline.wechat.component import CredentialStore
 from wx_pipeline.wechat.quota import CallStore
 
 # One simulator per process, shared by every asset of a run (started on first use).
@@ -73,16 +74,36 @@ class WeChatApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             return load_settings(app_id=self.app_id, app_secret=SecretStr(self.app_secret))
         return get_settings()
 
-    def client(self, call_store: CallStore | None = None) -> DatacubeClient:
+    def client(
+        self,
+        call_store: CallStore | None = None,
+        credential_store: CredentialStore | None = None,
+    ) -> DatacubeClient:
         """A client for this run's accounts (the simulator's when nothing is configured),
-        counting its calls in ``call_store`` (the warehouse's shared count) when given."""
+        counting its calls in ``call_store`` when given; accounts authorised to the
+        third-party platform take their tokens through ``credential_store`` (without one,
+        they fail alone with one line). Assets and ops use ``warehouse_client``."""
         settings = self.settings()
         if settings.uses_simulator:
             base_url, accounts = _simulator(self.simulator_seed, settings.now)
             return DatacubeClient.from_settings(
                 settings, base_url=base_url, accounts=accounts, call_store=call_store
             )
-        return DatacubeClient.from_settings(settings, call_store=call_store)
+        return DatacubeClient.from_settings(
+            settings, call_store=call_store, credential_store=credential_store
+        )
+
+    def warehouse_client(self, engine: Engine) -> DatacubeClient:
+        """The client every asset and op uses: calls counted in the warehouse of ``engine``
+        (shared by every process and run), and the platform's tickets and tokens kept there,
+        where the receiver stores them; each account's token source follows its kind."""
+        from wx_pipeline.warehouse.calls import WarehouseCallStore
+        from wx_pipeline.warehouse.component import WarehouseCredentialStore
+
+        return self.client(
+            call_store=WarehouseCallStore(engine),
+            credential_store=WarehouseCredentialStore(engine),
+        )
 
 
 @cache

@@ -195,16 +195,29 @@ class PlatformTokens:
 
     async def issue(self, account: Account, rejected: str | None) -> AccessToken:
         context = self._context(account, "authorizer access token")
-        await self._refuse_if_revoked(account, context)
+        # After a revocation, a newly configured refresh token is let through, but the access
+        # token stored from before it died with the authorisation.
+        reauthorised = await self._refuse_if_revoked(account, context)
         cid = self.component.app_id
         stored = await asyncio.to_thread(self._store.get, cid, AUTHORIZER_TOKEN, account.app_id)
-        if stored is not None and stored.usable(self._clock(), not_this=rejected):
+        if (
+            not reauthorised
+            and stored is not None
+            and stored.usable(self._clock(), not_this=rejected)
+        ):
             return self._token(stored)
         async with self._state().refreshing:
             held = await self._hold(account.app_id, context)
             try:
+                if reauthorised:  # unless another process got one since
+                    latest = await asyncio.to_thread(self._store.latest_event, cid, account.app_id)
+                    reauthorised = latest is not None and latest.revoked
                 stored = await asyncio.to_thread(held.get, AUTHORIZER_TOKEN)
-                if stored is not None and stored.usable(self._clock(), not_this=rejected):
+                if (
+                    not reauthorised
+                    and stored is not None
+                    and stored.usable(self._clock(), not_this=rejected)
+                ):
                     return self._token(stored)  # another process refreshed meanwhile
                 refresh = await asyncio.to_thread(self._refresh_token, account, held)
                 return await self._authorizer_token(account, refresh, held, context)
@@ -229,17 +242,19 @@ class PlatformTokens:
 
     # --- authorizer tokens -------------------------------------------------------------------
 
-    async def _refuse_if_revoked(self, account: Account, context: CallContext) -> None:
+    async def _refuse_if_revoked(self, account: Account, context: CallContext) -> bool:
+        """Raise the account's one line when its newest event revoked the platform, unless a
+        refresh token was configured since: then True (its tokens are to be got anew)."""
         cid = self.component.app_id
         latest = await asyncio.to_thread(self._store.latest_event, cid, account.app_id)
         if latest is None or not latest.revoked:
-            return
+            return False
         seed = self._seed(account)
         stored = await asyncio.to_thread(self._store.get, cid, REFRESH_TOKEN, account.app_id)
         if stored is not None and stored.seed != seed:
             # A refresh token configured after the one the store holds (a new authorisation):
             # it deserves one try (a refusal is recorded, and the account is refused here again).
-            return
+            return True
         if stored is None:
             # Revoked before any token was got: the configured refresh token is the one the
             # revocation voided. Kept, so that one configured later is recognised as new.

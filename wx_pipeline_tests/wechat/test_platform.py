@@ -27,6 +27,7 @@ from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.component import (
+    AUTHORIZED,
     AUTHORIZER_TOKEN,
     COMPONENT_TOKEN,
     GOOD_TICKET,
@@ -338,7 +339,19 @@ def test_an_unauthorized_event_stops_the_account_until_a_new_authorisation(
     with pytest.raises(AuthorizationRevokedError, match="an unauthorized event was received"):
         p.client(account).fetch_sync(account, "getusersummary", *WEEK)
     assert not p.sim.calls  # not even a token call
+    # An authorized event re-enables it (here its refresh token still works).
+    record_event(p.engine, p.component.app_id, account.app_id, AUTHORIZED)
+    assert p.client(account).fetch_sync(account, "getusersummary", *WEEK)
+    # Revoked again: refused again, without calls.
+    record_event(p.engine, p.component.app_id, account.app_id, UNAUTHORIZED)
+    p.sim.reset_calls()
+    with pytest.raises(AuthorizationRevokedError, match="an unauthorized event was received"):
+        p.client(account).fetch_sync(account, "getusersummary", *WEEK)
+    assert not p.sim.calls
     # Authorised again, with the new refresh token configured: it works again.
     newer = p.sim.state.authorize(account.app_id)
     again = p.account(2, refresh_token=newer)
     assert p.client(again).fetch_sync(again, "getusersummary", *WEEK)
+    with p.engine.connect() as conn:
+        found = authorisations(conn, p.component.app_id, [account.app_id])
+    assert found[account.app_id].live is True
