@@ -41,7 +41,7 @@ from wx_pipeline_tests.deploy.compose import load_yaml as _yaml
 
 SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
 
-SERVICES = {"postgres", "code", "webserver", "daemon"}
+SERVICES = {"postgres", "code", "webserver", "daemon", "receiver"}
 #: Variables the deployment reads beyond the Settings fields.
 EXTRA_VARIABLES = {"WX_DAGSTER_STORAGE_URL", "WX_ALERT_WEBHOOK", "WX_UI_URL", "POSTGRES_PASSWORD"}
 
@@ -93,9 +93,29 @@ def test_services(services: dict[str, dict[str, Any]], compose: dict[str, Any]) 
     data = [v for v in postgres["volumes"] if v.endswith(":/var/lib/postgresql/data")]
     assert data, "Postgres data must be on a volume"
     assert data[0].split(":")[0] in compose["volumes"], "a named volume, declared"
-    for name in ("code", "webserver", "daemon"):
+    for name in ("code", "webserver", "daemon", "receiver"):
         assert services[name].get("build") == ".", f"{name} runs the project's image"
         assert services[name].get("image") == services["code"]["image"]
+
+
+def test_the_receiver_serves_the_platforms_pushes_from_the_same_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    receiver = services["receiver"]
+    command = _command(receiver)
+    assert command[:2] == ["wx-pipeline", "component-receiver"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    port = command[command.index("--port") + 1]
+    assert receiver["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert f"{port}/healthz" in " ".join(receiver["healthcheck"]["test"])
+    # Only for agencies on the platform: without its settings the command would stop at once.
+    assert receiver["profiles"] == ["platform"]
+    assert receiver["env_file"] == services["code"]["env_file"]
+    dotenv = {"POSTGRES_PASSWORD": "pw", "WX_COMPONENT_APP_ID": "wxcomponent0000001"}
+    env = container_env(services, "receiver", dotenv)
+    assert env["WX_WAREHOUSE_URL"] == container_env(services, "code", dotenv)["WX_WAREHOUSE_URL"]
+    assert env["WX_COMPONENT_APP_ID"] == "wxcomponent0000001"
+    assert receiver["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
 def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
