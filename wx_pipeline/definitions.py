@@ -10,6 +10,7 @@ from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
 from wx_pipeline.defs.alerts import build_alert_sensors
 from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
+from wx_pipeline.defs.freshness import build_freshness
 from wx_pipeline.defs.history import build_coverage_checks, history_fill, history_schedule
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
 from wx_pipeline.defs.report import build_report_assets
@@ -17,7 +18,7 @@ from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
 from wx_pipeline.settings import Settings, get_settings
-from wx_pipeline.wechat.endpoints import registry
+from wx_pipeline.wechat.endpoints import Period, registry
 
 # single_run backfill policies and asset-check specs are marked beta/preview; they are what the
 # pipeline is built on, so the warnings would only repeat at every load.
@@ -36,15 +37,25 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt = build_dbt_assets(asset_key_by_table(groups))
     readable = build_report_assets(dbt)
     jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable))
+    daily = [a for g, a in zip(groups, ingestion, strict=True) if g.period is Period.DAY]
+    freshness, freshness_sensor = build_freshness(daily, settings.data_ready_time)
     return dg.Definitions(
         assets=[*ingestion, dbt, *readable],
-        asset_checks=[build_reconciliation_checks(groups), build_coverage_checks(groups)],
+        asset_checks=[
+            build_reconciliation_checks(groups),
+            build_coverage_checks(groups),
+            *freshness,
+        ],
         jobs=[*jobs.values(), history_fill],
         schedules=[
             *build_schedules(jobs, groups, settings.data_ready_time),
             history_schedule(settings.data_ready_time),
         ],
-        sensors=[build_analytics_sensor(jobs[ANALYTICS_JOB], groups), *build_alert_sensors()],
+        sensors=[
+            build_analytics_sensor(jobs[ANALYTICS_JOB], groups),
+            freshness_sensor,
+            *build_alert_sensors(),
+        ],
         resources={
             "wechat": WeChatApiResource(
                 app_id=settings.app_id,
