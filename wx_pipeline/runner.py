@@ -188,26 +188,40 @@ def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
             # dagster-postgres otherwise opens a connection per event write and query: ~3 s
             # of a year's run. A long-lived process may hold a small pool, as the UI does.
             instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
-            reap_dead_runs(instance)
+            reap_dead_runs(instance, settings)
             yield defs, instance
 
 
-#: Which process runs a run of `wx-pipeline run` (no daemon watches those).
-RUN_HOST_TAG = "wx/host"
-RUN_PID_TAG = "wx/pid"
-
-
 def _process_tags() -> dict[str, str]:
+    """Which process runs a run of `wx-pipeline run` (no daemon watches those)."""
+    from wx_pipeline.defs.tags import RUN_HOST_TAG, RUN_PID_TAG
+
     return {RUN_HOST_TAG: socket.gethostname(), RUN_PID_TAG: str(os.getpid())}
 
 
-def reap_dead_runs(instance: Any) -> list[str]:
+def _alert(settings: Settings, job: str, tags: dict[str, str], failure: str, run_id: str) -> None:
+    """The message Dagster's run-failure sensor would post; it leaves runs tagged with a
+    process to that process, so the team gets each failure once, daemon running or not."""
+    if settings.alert_webhook is None:
+        return
+    from wx_pipeline.alerts import format_run_failure, post_alert
+    from wx_pipeline.defs.alerts import partition_range, run_url
+    from wx_pipeline.wechat.redaction import redact
+
+    text = format_run_failure(job, partition_range(tags), failure, run_url(settings.ui_url, run_id))
+    post_alert(settings.alert_webhook.get_secret_value(), redact(text))
+
+
+def reap_dead_runs(instance: Any, settings: Settings | None = None) -> list[str]:
     """Runs that a `wx-pipeline` process of this host started and that died with it (killed,
-    out of memory): marked failed and their pool slots freed, as Dagster's run monitoring does
-    for runs it launched, so a later run does not wait on slots no one holds. Returns their ids.
+    out of memory): marked failed, their pool slots freed and alerted, as Dagster's run
+    monitoring does for runs it launched, so a later run does not wait on slots no one holds.
+    Returns their ids.
     """
     import dagster as dg
     import psutil
+
+    from wx_pipeline.defs.tags import RUN_HOST_TAG, RUN_PID_TAG
 
     alive = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}
     runs = instance.get_runs(
@@ -224,10 +238,11 @@ def reap_dead_runs(instance: Any) -> list[str]:
         except (psutil.NoSuchProcess, ValueError):
             gone = True
         if pid and gone:
-            instance.report_run_failed(
-                run, "the wx-pipeline process running it ended before the run did (killed)"
-            )
+            said = "the wx-pipeline process running it ended before the run did (killed)"
+            instance.report_run_failed(run, said)
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            if settings is not None:
+                _alert(settings, run.job_name, run.tags, said, run.run_id)
             reaped.append(run.run_id)
     return reaped
 
@@ -243,11 +258,12 @@ def _execute(
     """One job in this process; a failure is one line (RunFailedError)."""
     import sqlalchemy.exc
 
+    tags = {**tags, **_process_tags()}
     try:
         with _stderr_kept_for_debug(settings.log_level == "DEBUG"):
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance,
-                tags={**tags, **_process_tags()},
+                tags=tags,
                 asset_selection=selected,
                 raise_on_error=False,
                 # Progress bars and the one-line failure replace Dagster's console log.
@@ -257,12 +273,16 @@ def _execute(
         # Dagster's own storage went away (a Postgres restart) and it gave up on the run: the
         # warehouse kept only whole loads, so running again completes it.
         said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise RunFailedError(
+        line = (
             f"{job_name}: lost the connection to Dagster's storage in PostgreSQL ({said}); "
             "nothing partial was loaded: run the same command again"
-        ) from None
+        )
+        _alert(settings, job_name, tags, line, "")
+        raise RunFailedError(line) from None
     if not result.success:
-        raise RunFailedError(_failure_text(result, job_name))
+        line = _failure_text(result, job_name)
+        _alert(settings, job_name, tags, line, result.run_id)
+        raise RunFailedError(line)
     return result
 
 

@@ -3,16 +3,10 @@ way the daemon does, on runs and check results executed in a test instance."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import pytest
@@ -34,10 +28,10 @@ from wx_pipeline.defs.alerts import (
     build_alert_sensors,
     partition_range,
 )
+from wx_pipeline.defs.tags import RUN_PID_TAG
 from wx_pipeline.wechat.redaction import register_secret
+from wx_pipeline_tests.chat import SLACK_SECRET, WECOM_KEY, Receiver, chat_receiver
 
-WECOM_KEY = "wecom-robot-key-0a1b2c3d"
-SLACK_SECRET = "slackhooksecret9z8y7x"
 APP_SECRET = "app-secret-5f4e3d2c1b"
 ACCESS_TOKEN = "ACCESS_TOKEN_VALUE_77"
 SECRETS = (WECOM_KEY, SLACK_SECRET, APP_SECRET, ACCESS_TOKEN)
@@ -45,69 +39,10 @@ UI_URL = "http://dagster.example:3000"
 FEBRUARY = "2026-02-01..2026-02-28"
 
 
-@dataclass
-class Received:
-    path: str
-    query: dict[str, list[str]]
-    body: dict[str, Any]
-
-
-@dataclass
-class Receiver:
-    """A chat service on loopback: WeCom's and Slack's answers, everything it was sent."""
-
-    base: str
-    messages: list[Received] = field(default_factory=list)
-
-    @property
-    def wecom(self) -> str:
-        return f"{self.base}/cgi-bin/webhook/send?key={WECOM_KEY}"
-
-    @property
-    def slack(self) -> str:
-        return f"{self.base}/services/T0000/B0000/{SLACK_SECRET}"
-
-    def texts(self) -> list[str]:
-        return [json.dumps(m.body, ensure_ascii=False) for m in self.messages]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    messages: list[Received] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length))
-            messages.append(Received(parts.path, parse_qs(parts.query), body))
-            if parts.path == "/cgi-bin/webhook/send":
-                ok = parse_qs(parts.query).get("key") == [WECOM_KEY]
-                answer = {"errcode": 0, "errmsg": "ok"} if ok else {"errcode": 93000}
-                self._answer(200, json.dumps(answer).encode(), "application/json")
-            elif parts.path.startswith("/services/T0000/B0000/"):
-                self._answer(200, b"ok", "text/plain")
-            else:
-                self._answer(404, b"no_service", "text/plain")
-
-        def _answer(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Receiver(f"http://127.0.0.1:{server.server_address[1]}", messages)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with chat_receiver() as r:
+        yield r
 
 
 def _assert_no_secret(*texts: str) -> None:
@@ -371,6 +306,19 @@ def test_one_message_per_failed_run(alerting: Receiver) -> None:
         url = f"{UI_URL}/runs/{result.run_id}"
         assert lines[3] == f"run: [{url}]({url})"
     _assert_no_secret(*alerting.texts())
+
+
+def test_a_run_of_a_wx_pipeline_process_is_left_to_that_process(alerting: Receiver) -> None:
+    """`wx-pipeline run` posts its own failures (with or without a daemon): the sensor of a
+    daemon sharing the instance must not post them a second time."""
+    with dg.instance_for_test() as instance:
+        cursor = _tick(alert_on_run_failure, instance, None)
+        failing.execute_in_process(
+            instance=instance, raise_on_error=False, tags={RUN_PID_TAG: "4242"}
+        )
+        failing.execute_in_process(instance=instance, raise_on_error=False)
+        _tick(alert_on_run_failure, instance, cursor)
+    assert len(alerting.messages) == 1
 
 
 def test_a_run_dagster_will_retry_is_not_reported_yet(alerting: Receiver) -> None:

@@ -34,6 +34,7 @@ from wx_pipeline.defs.partitions import (
     WINDOW_END_TAG,
     WINDOW_START_TAG,
 )
+from wx_pipeline.defs.tags import RUN_PID_TAG
 from wx_pipeline.settings import load_settings
 from wx_pipeline.wechat.redaction import redact
 
@@ -131,6 +132,9 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext) -> dg.SkipReason |
     if webhook is None:
         return dg.SkipReason(f"{ALERT_WEBHOOK_ENV} is not set: no alert sent")
     run = context.dagster_run
+    if RUN_PID_TAG in run.tags:
+        # `wx-pipeline run` alerted on it itself (or the process that reaped it did).
+        return None
     if run.tags.get(WILL_RETRY_TAG) == "true":
         context.log.info(f"run {run.run_id} will be retried: alerting on its last attempt only")
         return None

@@ -6,6 +6,9 @@ Set them when launching from the UI (Launchpad > Tags) or let ``wx-pipeline run`
   (``wx-pipeline run --account``); unset: every configured account.
 * ``wx/endpoints``: endpoint names, comma-separated: the run fetches only these (the late-data
   refresh sets it).
+
+``wx-pipeline`` itself tags the runs it executes in its own process with ``wx/host`` and
+``wx/pid``: no daemon watches those, so that process reaps them if it dies and alerts on them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from wx_pipeline.settings import Account
 
 ACCOUNTS_TAG = "wx/accounts"
 ENDPOINTS_TAG = "wx/endpoints"
+RUN_HOST_TAG = "wx/host"
+RUN_PID_TAG = "wx/pid"
 
 
 def _listed(value: str | None) -> list[str]:

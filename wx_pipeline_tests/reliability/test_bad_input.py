@@ -24,6 +24,7 @@ from wx_pipeline.clock import newest_final_day
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import alembic_config, current_revision, head_revision
+from wx_pipeline_tests.chat import WECOM_KEY, chat_receiver
 from wx_pipeline_tests.fingerprint import fingerprint
 from wx_pipeline_tests.reliability.harness import Outcome, Spoil, cli, pipeline_env, spoiling_proxy
 
@@ -163,6 +164,31 @@ def test_wrong_secret(world: World) -> None:
         "AppSecret rejected (40125",
         GOOD.app_id,
     )
+    _unchanged(world)
+
+
+def test_a_failed_run_alerts_the_team_once(world: World) -> None:
+    ui = "http://dagster.example:3000"
+    wrong = "not-the-secret-7c1d"
+    with chat_receiver() as chat:
+        outcome = world.run(
+            "--select",
+            "followers",
+            secrets=json.dumps({GOOD.app_id: wrong}),
+            alert_webhook=chat.wecom,
+            ui_url=ui,
+        )
+    line = _one_line(outcome, "AppSecret rejected (40125")
+    (message,) = [m.body["markdown"]["content"] for m in chat.messages]
+    lines = message.splitlines()
+    assert lines[0] == "wx-pipeline: run of daily failed"
+    assert lines[1] == f"partitions: {world.day}"
+    assert "AppSecret rejected (40125" in lines[2]
+    assert GOOD.app_id in lines[2]
+    assert lines[3].startswith(f"run: [{ui}/runs/")
+    assert wrong not in message
+    assert WECOM_KEY not in message
+    assert wrong not in line
     _unchanged(world)
 
 
