@@ -16,7 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -482,5 +482,13 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
             Route("/_sim/calls", sim_calls),
             Route("/_sim/truth", sim_truth),
             Route("/_sim/stats", sim_stats),
-        ]
+        ],
+        exception_handlers={ClientDisconnect: client_gone},
     )
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up while sending its body (a timeout, a killed run): nothing to
+    answer and nothing to log, where uvicorn would print a traceback per such request. The
+    call is not recorded: its body never arrived, as the real API would not have it either."""
+    return Response(status_code=400)  # uvicorn drops it: the connection is gone

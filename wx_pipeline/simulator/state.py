@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ import orjson
 
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline.settings import DEFAULT_DATA_READY_TIME
+from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.clock import SimClock
 from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
 from wx_pipeline.simulator.data import DataSet, View
@@ -45,6 +45,14 @@ class CallRecord:
     fault: str | None
     at: datetime
 
+
+#: The answer bodies and per-day fragments kept for answering again (least recently used go
+#: first): enough for the benchmarks' working sets (a year of one account's calls is ~30 MB),
+#: whatever the accounts and days served.
+BODY_BYTES = 96 * 2**20
+BODIES_KEPT = 20_000
+FRAGMENT_BYTES = 96 * 2**20
+FRAGMENTS_KEPT = 100_000
 
 #: How long WeChat accepts a verify ticket after pushing it.
 TICKET_SECONDS = 12 * 3600
@@ -112,8 +120,13 @@ class SimulatorState:
         self.force_refreshes: dict[tuple[str, date], list[float]] = {}
         self.sequence: dict[str, int] = {}
         self._rid = 0
-        self._fragments: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self._bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        # Bounded by bytes: a day's fragment is a few bytes to ~100 kB, a body up to 30 of them.
+        self._fragments: LruCache[tuple[Any, ...], bytes] = LruCache(
+            FRAGMENTS_KEPT, max_size=FRAGMENT_BYTES, size=len
+        )
+        self._bodies: LruCache[tuple[Any, ...], bytes] = LruCache(
+            BODIES_KEPT, max_size=BODY_BYTES, size=len
+        )
 
     # --- helpers used by the routes ------------------------------------------------------
 
@@ -159,10 +172,7 @@ class SimulatorState:
             delayed = view.partial_day is not None and begin <= view.partial_day <= end
             body += b',"is_delay":true' if delayed else b',"is_delay":false'
         body += b"}"
-        with self.lock:
-            self._bodies[key] = body
-            if len(self._bodies) > 20_000:
-                self._bodies.popitem(last=False)
+        self._bodies.put(key, body)
         return body
 
     def _fragment(self, app_id: str, endpoint: Endpoint, day: date, view: View) -> bytes:
@@ -186,10 +196,7 @@ class SimulatorState:
         # writes what json.dumps(ensure_ascii=False, separators=(",", ":")) writes for these
         # items (str, int, bool, 4-decimal floats), an order of magnitude faster.
         frag = orjson.dumps(items)[1:-1]
-        with self.lock:
-            self._fragments[key] = frag
-            if len(self._fragments) > 200_000:
-                self._fragments.popitem(last=False)
+        self._fragments.put(key, frag)
         return frag
 
     # --- the Python API (SimulatorServer delegates here) --------------------------------

@@ -8,13 +8,13 @@ so they agree wherever they overlap. Account-level reads build on the same rows 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache, cached_property
 
 import numpy as np
 
+from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     FloatArray,
@@ -35,6 +35,9 @@ LIFETIME = BY_NAME["getarticletotaldetail"].revision_days
 LEGACY_DETAILS = BY_NAME["getarticletotal"].revision_days
 #: Days an article is listed by getarticlesummary.
 SUMMARY_DAYS = 7
+#: (account, day) sends kept: a day's answers look back LIFETIME days of sends, so this holds
+#: that window for ~100 accounts in flight at once.
+SENDS_KEPT = 8_192
 
 #: Read scenes of the 2025 endpoints, without the ALL row.
 SCENES: tuple[str, ...] = tuple(s for s in SCENE_DESC if s != ALL_SCENES)
@@ -136,8 +139,8 @@ class ArticleModel:
     def __init__(self, seed: int, followers: FollowerModel) -> None:
         self._seed = seed
         self._followers = followers
-        self._sent: dict[tuple[str, date], tuple[Article, ...]] = {}
-        self._lock = threading.Lock()
+        # An article's arrays and lists take ~50 kB: the least recently used sends go first.
+        self._sent: LruCache[tuple[str, date], tuple[Article, ...]] = LruCache(SENDS_KEPT)
 
     def sent_on(self, account: SimAccount, day: date) -> tuple[Article, ...]:
         """The articles the account published on ``day`` (one message a day at most)."""
@@ -160,10 +163,7 @@ class ArticleModel:
                 self._article(account, day, data_id, idx, 1 if unnotified else 0, target)
                 for idx in range(1, count + 1)
             )
-        with self._lock:
-            if len(self._sent) > 200_000:
-                self._sent.clear()
-            self._sent[key] = articles
+        self._sent.put(key, articles)
         return articles
 
     def alive_on(self, account: SimAccount, day: date, days: int) -> list[tuple[Article, int]]:

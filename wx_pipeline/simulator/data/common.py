@@ -4,7 +4,6 @@ the daily/hourly activity shapes every family uses."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Generic, TypeVar
@@ -12,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.wechat.endpoints import DATA_START
 
@@ -26,25 +26,18 @@ _GROWTH_DAYS = (NOMINAL_DAY - DATA_START).days
 
 
 class DayCache(Generic[T]):
-    """A model's results per (app id, day): each day is generated once, memory stays bounded."""
+    """A model's results per (app id, day), the least recently used dropped beyond ``LIMIT``:
+    a day is generated again only once it has not been asked for in a while."""
 
-    LIMIT = 50_000
+    #: ~6 account-years per model: a chunk's days are asked for together, so the working set
+    #: is a few weeks per account in flight.
+    LIMIT = 8_192
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, date], T] = {}
-        self._lock = threading.Lock()
+        self._items: LruCache[tuple[str, date], T] = LruCache(self.LIMIT)
 
     def get(self, account: SimAccount, day: date, make: Callable[[SimAccount, date], T]) -> T:
-        key = (account.app_id, day)
-        cached = self._items.get(key)
-        if cached is not None:
-            return cached
-        result = make(account, day)
-        with self._lock:
-            if len(self._items) > self.LIMIT:
-                self._items.clear()
-            self._items[key] = result
-        return result
+        return self._items.get_or_make((account.app_id, day), lambda: make(account, day))
 
 
 def stable_seed(*parts: object) -> int:
