@@ -305,7 +305,23 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
         else:
             fault = "slow" if decision is not None and decision.slow else None
         state.record(path, app_id, begin, end, 0, 200, fault)
+        platform = state.platform
+        if platform is not None:
+            with state.lock:
+                revokes = platform.answered_one(app_id)
+            if revokes:  # before this answer leaves: the run's next call meets the revocation
+                await revoke(app_id)
         return Response(content, media_type=JSON_TYPE)
+
+    async def revoke(app_id: str) -> None:
+        """The account revokes the platform; WeChat pushes the unauthorized event. Pushed
+        first, then its tokens die: a client meets the dead token with the event on record
+        (WeChat gives no such order; a refresh refused with 61023 covers the other one)."""
+        if app_id not in state.require_platform().refresh_tokens:
+            raise KeyError(f"{app_id!r} never authorised the platform")
+        if pusher is not None:
+            await asyncio.to_thread(pusher.push, "unauthorized", AuthorizerAppid=app_id)
+        state.revoke(app_id)
 
     async def component_token(request: Request) -> Response:
         path = request.url.path
@@ -408,11 +424,9 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
         """``?appid=``: the account revokes the platform (an unauthorized event is pushed)."""
         app_id = request.query_params.get("appid", "")
         try:
-            state.revoke(app_id)
+            await revoke(app_id)
         except KeyError as exc:
             return admin_error(exc)
-        if pusher is not None:
-            await asyncio.to_thread(pusher.push, "unauthorized", AuthorizerAppid=app_id)
         return Response(json.dumps({"revoked": app_id}), media_type="application/json")
 
     async def sim_authorize(request: Request) -> Response:

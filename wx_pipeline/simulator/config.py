@@ -37,6 +37,9 @@ class SimAuthorizer:
     refresh_token: str
     #: Whether it granted the permission set holding the datacube (48001 on every call if not).
     datacube: bool = True
+    #: The account revokes the platform once this many of its datacube calls were answered (a
+    #: revocation in the middle of a run); None: never.
+    revoke_after_calls: int | None = None
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,13 @@ class SimulatorServer:
         return self.state.issue_ticket()
 
     def revoke(self, app_id: str) -> None:
-        """The account revokes the platform (pushed as an unauthorized event when pushing)."""
-        self.state.revoke(app_id)
+        """The account revokes the platform (pushed as an unauthorized event when pushing,
+        before its tokens die, as the routes do)."""
+        if app_id not in self.state.require_platform().refresh_tokens:
+            raise KeyError(f"{app_id!r} never authorised the platform")
         if self.pusher is not None:
             self.pusher.push("unauthorized", AuthorizerAppid=app_id)
+        self.state.revoke(app_id)
 
     def refresh_token(self, app_id: str) -> str:
         """The account's current refresh token (it changes when tokens rotate)."""

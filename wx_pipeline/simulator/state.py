@@ -70,6 +70,20 @@ class PlatformState:
         self.datacube = {a.app_id: a.datacube for a in component.authorizers}
         self.revoked: set[str] = set()
         self.authorizer_tokens: set[str] = set()  # access tokens issued through the platform
+        self.revoke_after = {
+            a.app_id: a.revoke_after_calls
+            for a in component.authorizers
+            if a.revoke_after_calls is not None
+        }
+        self.answered: dict[str, int] = {}  # datacube calls answered, of those accounts
+
+    def answered_one(self, app_id: str) -> bool:
+        """Count an answered datacube call; True once: when the account revokes the platform."""
+        limit = self.revoke_after.get(app_id)
+        if limit is None:
+            return False
+        self.answered[app_id] = self.answered.get(app_id, 0) + 1
+        return self.answered[app_id] == limit
 
     def new_ticket(self, now: float) -> str:
         ticket = "ticket@@@" + secrets.token_urlsafe(48)

@@ -178,9 +178,10 @@ def store_ticket(
             set_={**row, "updated_at": sa.func.now()},
             where=sa.or_(_c.c.expires_at.is_(None), _c.c.expires_at <= expires),
         )
+        .returning(_c.c.kind)  # a row back only when inserted or replaced
     )
     with engine.begin() as conn:
-        return conn.execute(statement).rowcount == 1
+        return conn.execute(statement).first() is not None
 
 
 def record_event(

@@ -663,6 +663,9 @@ class DatacubeClient:
         async with lane.semaphore, session.everyone:
             if stop.is_set():
                 raise _JobStopped
+            if (failed := self.tokens.failure(context.account_id)) is not None:
+                # Its token died while this call waited for a slot, and no new one will come.
+                raise failed.with_traceback(None)
             # Counted (and the budget checked) as the call starts, not when it was queued.
             self.calls.reserve(context, self.today())
             return await _send(lane.http, request, context)

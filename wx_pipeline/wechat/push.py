@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,7 +99,9 @@ def decrypt_push(
         raise PushRejectedError(403, "msg_signature does not match") from None
     except InvalidAppIdException:
         raise PushRejectedError(403, "the message is for another platform's app id") from None
-    except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, IndexError, UnicodeDecodeError, struct.error) as exc:
+        # Garbage after decryption (another key, a truncated Encrypt): wechatpy does not check
+        # the padding, so a short plaintext fails at unpacking its length.
         raise PushRejectedError(400, f"cannot decrypt Encrypt ({type(exc).__name__})") from None
 
 

@@ -202,6 +202,11 @@ class TokenManager:
             return token.value
         return None
 
+    def failure(self, app_id: str) -> WeChatError | None:
+        """The configuration error that stopped the account's tokens (a wrong secret, a revoked
+        authorisation), if any: no call of that account is worth making any more."""
+        return self._failed.get(app_id)
+
     async def get(self, account: Account) -> str:
         """A token usable for the next few minutes."""
         if (value := self._cached(account)) is not None:
