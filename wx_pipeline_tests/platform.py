@@ -7,9 +7,12 @@ import base64
 import hashlib
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
+import yaml
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import SecretStr
 
@@ -61,6 +64,29 @@ def platform_env(component: SimComponent) -> dict[str, str]:
         "WX_COMPONENT_TOKEN": component.token,
         "WX_COMPONENT_AES_KEY": component.aes_key,
     }
+
+
+def platform_accounts(
+    path: Path, accounts: Sequence[SimAccount], component: SimComponent
+) -> dict[str, str]:
+    """Write an accounts file at ``path`` whose ``accounts`` authorised the platform (each with
+    ``authorizer_refresh_token_env``); returns the environment it needs: the WX_COMPONENT_*
+    settings, each refresh token's variable and WX_ACCOUNTS_FILE."""
+    tokens = {a.app_id: a.refresh_token for a in component.authorizers}
+    env = platform_env(component)
+    entries = []
+    for i, account in enumerate(accounts):
+        env[f"WX_REFRESH_TOKEN_{i}"] = tokens[account.app_id]
+        entries.append(
+            {
+                "app_id": account.app_id,
+                "name": account.name,
+                "authorizer_refresh_token_env": f"WX_REFRESH_TOKEN_{i}",
+            }
+        )
+    path.write_text(yaml.safe_dump(entries))
+    env["WX_ACCOUNTS_FILE"] = str(path)
+    return env
 
 
 def encrypt_by_hand(
