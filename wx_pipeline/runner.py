@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -95,23 +95,51 @@ def prepare_instance(settings: Settings) -> dict[str, str]:
     }
 
 
+#: How long `dagster dev` gets to stop its services after a stop signal (a container stop
+#: waits 10 s before SIGKILL).
+DEV_STOP_GRACE = 7.0
+
+
 def dev(settings: Settings, host: str, port: int) -> None:
-    """Replace this process with the Dagster UI and daemon on ``workspace.yaml``."""
+    """The Dagster UI and daemon on ``workspace.yaml``, until a stop signal.
+
+    `dagster dev` runs in a process group of its own that this process stops whole: on SIGTERM
+    or Ctrl-C it asks `dagster dev` to stop, then ends whatever of the group is left after
+    ``DEV_STOP_GRACE`` (a code server whose parent went first outlives it otherwise).
+    """
+    import subprocess
+
     env = {**os.environ, **prepare_instance(settings)}
-    workspace = _workspace_file()
     dagster = Path(sys.executable).with_name("dagster")
     executable = str(dagster) if dagster.exists() else shutil.which("dagster") or "dagster"
-    # `dagster dev` turns SIGTERM into whatever SIGINT does, and a shell starts background jobs
-    # with SIGINT ignored (a service manager may too): both would then be ignored and a stop
-    # signal would leave the UI, the daemon and the code server running. Ignored signals stay
-    # ignored across exec; default ones let Python raise KeyboardInterrupt, Dagster's shutdown.
+    argv = [executable, "dev", "-w", str(_workspace_file()), "-h", host, "-p", str(port)]
+    child = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_default_signals)
+    stopping: list[float] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            # `dagster dev` treats SIGTERM as Ctrl-C: it shuts its services down in order.
+            child.send_signal(signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    while child.poll() is None and not (
+        stopping and time.monotonic() - stopping[0] > DEV_STOP_GRACE
+    ):
+        time.sleep(0.1)
+    with suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)  # what is left of the group, if anything
+    child.wait()
+    sys.exit(0 if stopping else child.returncode)
+
+
+def _default_signals() -> None:
+    """A shell starts background jobs with SIGINT ignored (a service manager may too), and
+    `dagster dev` maps SIGTERM onto SIGINT's disposition: both would then be ignored. Ignored
+    signals stay ignored across exec; default ones let Python raise KeyboardInterrupt."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
-    os.execve(
-        executable,
-        [executable, "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
-        env,
-    )
 
 
 def _workspace_file() -> Path:

@@ -78,7 +78,7 @@ def _description(group: IngestionGroup) -> str:
         for e in group.endpoints
     ]
     return (
-        f"WeChat datacube {group.family.value} data ({group.period.value}ly partitions), "
+        f"WeChat datacube {group.family.value} data (one partition per {group.period.value}), "
         "fetched for every configured account, archived raw in `wechat_raw.api_response` and "
         "loaded into:\n\n" + "\n".join(lines)
     )
