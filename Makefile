@@ -10,15 +10,19 @@ UV := $(PYTHON) -m uv
 STAMP := $(VENV)/.wx-installed
 COMPILE := $(UV) pip compile pyproject.toml --python-version 3.11 --no-emit-index-url --no-annotate
 
+# apt-get needs root; as another user, through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f 2>/dev/null)
 
-.PHONY: help install run stop test lint fmt dev lock bench
+.PHONY: help install run stop test lint fmt dev lock bench browser screenshots
 
 help:
 	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
 	@echo "make test   lint + the test suite"
 	@echo "make bench  the benchmark suite, one table (about an hour on 2 cores)"
+	@echo "make screenshots  refresh the README's screenshots (deploy/screenshots/) from the browser tests"
 	@echo "make lint | fmt | dev | stop | lock | install"
 
 install: $(STAMP) $(MANIFEST)
@@ -41,8 +45,18 @@ run: install
 stop: install
 	$(BIN)/wx-pipeline warehouse stop
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+screenshots: install browser
+	WX_SCREENSHOTS_DIR=$(CURDIR)/deploy/screenshots $(BIN)/pytest -q \
+		wx_pipeline_tests/deploy/test_ui.py "wx_pipeline_tests/report/test_report.py::test_it_renders_offline_in_a_browser"
 
 lint: install
 	$(BIN)/ruff check .

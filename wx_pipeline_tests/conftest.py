@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from wx_pipeline.settings import BEIJING, get_settings
 from wx_pipeline.warehouse.embedded import libpq_url, stop_embedded
+from wx_pipeline_tests.browser import SCREENSHOTS_ENV
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pgserver's XDG_RUNTIME_DIR warning; see embedded.py
@@ -40,7 +41,7 @@ TEST_NOW_ENV = "WX_TEST_NOW"
 #: The project's clock in tests unless WX_TEST_NOW says otherwise: a Wednesday, noon Beijing.
 #: Keep it in the past: Dagster decides which partitions exist by the real time.
 DEFAULT_TEST_NOW = "2026-03-18 12:00"
-_KEPT = frozenset({TEST_DATABASE_ENV, TEST_NOW_ENV})
+_KEPT = frozenset({TEST_DATABASE_ENV, TEST_NOW_ENV, SCREENSHOTS_ENV})
 
 
 def _test_now() -> datetime:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
+from wx_pipeline_tests.browser import chromium, screenshots
 from wx_pipeline_tests.simtruth import load_responses, truth_responses
 
 pytestmark = pytest.mark.slow
@@ -473,17 +473,22 @@ def test_without_marts_or_with_an_empty_period_it_says_what_to_do(
         build_report(reader, first=LAST, last=FIRST)
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_it_renders_offline_in_a_browser(full: Written) -> None:
-    from playwright.sync_api import Route, sync_playwright
+def test_it_renders_offline_in_a_browser(full: Written, tmp_path: Path) -> None:
+    from playwright.sync_api import ConsoleMessage, Route, sync_playwright
 
     remote: list[str] = []
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium"))
+        browser = pw.chromium.launch(executable_path=chromium())
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def console(message: ConsoleMessage) -> None:
+                if message.type in {"error", "warning"}:
+                    errors.append(f"console {message.type}: {message.text}")
+
+            page.on("console", console)
 
             def refuse(route: Route) -> None:
                 remote.append(route.request.url)
@@ -496,6 +501,7 @@ def test_it_renders_offline_in_a_browser(full: Written) -> None:
             )
             drawn = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
             title = page.locator("table.leaderboard td").nth(2).inner_text()
+            page.screenshot(path=screenshots(tmp_path) / "report.png")
         finally:
             browser.close()
     assert remote == []
