@@ -1,6 +1,6 @@
 """Tokens of accounts that authorised the agency's third-party platform (a "component").
 
-The chain (``/work``'s Open Platform notes; WeChat's "Third-party Platforms 2.0" pages):
+The chain (WeChat's Open Platform documentation, "Third-party Platforms 2.0" and "ticket-token"):
 
 * ``component_verify_ticket``: pushed by WeChat every 10 minutes to the platform's
   authorisation event URL; ``wx-pipeline component-receiver`` (or ``component-ticket store``)
