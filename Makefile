@@ -46,7 +46,7 @@ stop: install
 	$(BIN)/wx-pipeline warehouse stop
 
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 browser:

@@ -25,8 +25,8 @@ def _component(settings: Settings) -> Component:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535))
 def component_receiver(host: str, port: int) -> None:
-    """Receive WeChat's pushes at the platform's authorisation event URL: verify tickets and
-    authorisation events, stored in the warehouse (put an HTTPS proxy in front)."""
+    """Receive WeChat's pushes at the platform's authorisation event URL: check each push's
+    signature, keep its ticket or authorisation event in the warehouse (behind an HTTPS proxy)."""
     import logging
 
     from wx_pipeline.receiver.server import ReceiverServer
