@@ -4,7 +4,6 @@ benchmarks, the pipeline's first run) or in the foreground (``wx-pipeline simula
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,8 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-import uvicorn
-
+from wx_pipeline.serving import ThreadedUvicorn
 from wx_pipeline.simulator.app import create_app
 from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
 from wx_pipeline.simulator.push import Pusher
@@ -42,25 +40,17 @@ class SimulatorServer:
         if self.config.push_ticket_to is not None:
             self.pusher = Pusher(self.state, self.config.push_ticket_to, self.config.push_every)
         self.app = create_app(self.state, self.pusher)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        # Listening from here on: a client that connects before uvicorn runs (e.g. right after
-        # the CLI printed the URL) waits in the backlog instead of being refused.
-        self._socket.listen(2048)
-        self.host, self.port = self._socket.getsockname()[:2]
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                log_level="warning",
-                access_log=False,
-                http="httptools",
-                loop="uvloop",
-                lifespan="off",
-                timeout_keep_alive=30,
-            )
+        self._serving = ThreadedUvicorn(
+            self.app,
+            name="simulator",
+            host=host,
+            port=port,
+            backlog=2048,  # a benchmark's burst of connections waits rather than being refused
+            http="httptools",
+            loop="uvloop",
+            timeout_keep_alive=30,
         )
-        self._thread: threading.Thread | None = None
+        self.host, self.port = self._serving.host, self._serving.port
 
     @property
     def base_url(self) -> str:
@@ -128,29 +118,14 @@ class SimulatorServer:
 
     def start(self, timeout: float = 15.0) -> None:
         """Serve in a daemon thread; returns once the port accepts connections."""
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            daemon=True,
-            name=f"wx-simulator-{self.port}",
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"simulator did not start on {self.base_url}")
-            time.sleep(0.01)
+        self._serving.start(timeout)
         if self.pusher is not None:
             self.pusher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.pusher is not None:
             self.pusher.stop()
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        self._socket.close()
+        self._serving.stop(timeout)
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until Ctrl-C / SIGTERM."""
@@ -158,16 +133,16 @@ class SimulatorServer:
             # Once the server runs: the pusher's first ticket goes out with the receiver up.
             threading.Thread(target=self._start_pushing, daemon=True).start()
         try:
-            self._server.run(sockets=[self._socket])
+            self._serving.serve_forever()
         finally:
             if self.pusher is not None:
                 self.pusher.stop()
-            self._socket.close()
 
     def _start_pushing(self) -> None:
-        while not self._server.started and not self._server.should_exit:
+        server = self._serving.server
+        while not server.started and not server.should_exit:
             time.sleep(0.05)
-        if self.pusher is not None and not self._server.should_exit:
+        if self.pusher is not None and not server.should_exit:
             self.pusher.start()
 
 

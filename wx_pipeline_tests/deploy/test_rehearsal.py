@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import psycopg
 import pytest
 import yaml
@@ -58,6 +56,7 @@ from wx_pipeline_tests.deploy.compose import (
     container_env,
     load_yaml,
 )
+from wx_pipeline_tests.deploy.processes import STOP_SECONDS, default_signals, free_port, terminate
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +67,6 @@ DOTENV = {"POSTGRES_PASSWORD": PASSWORD, "WX_NOW": TEST_NOW.isoformat()}
 IMAGE_DIRS = ("/opt/dagster", "/var/lib/wx")
 GROUP = "followers"
 DAYS = 3
-STOP_SECONDS = 10
 #: Generous: two cores running a whole test suite beside this.
 HEALTHY_SECONDS = 240
 BACKFILL_SECONDS = 420
@@ -103,13 +101,6 @@ query Runs {{
   }}
 }}"""
 UNFINISHED = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -152,14 +143,6 @@ def _base_env(network: Network) -> dict[str, str]:
     return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home)}
 
 
-def _default_signals() -> None:
-    # A container's processes start with default dispositions (docker's init forwards the
-    # stop signal); pytest's may have SIGINT ignored (a background job), which Dagster's CLI
-    # would extend to SIGTERM.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 @dataclass
 class Service:
     name: str
@@ -182,7 +165,7 @@ def start(network: Network, name: str, env: Mapping[str, str], args: Sequence[st
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_default_signals,
+            preexec_fn=default_signals,
         )
     return Service(name, process, full_env, log)
 
@@ -205,17 +188,12 @@ def wait_healthy(network: Network, service: Service, compose_service: Mapping[st
 def stop(service: Service) -> float:
     """SIGTERM, as `docker compose stop` sends; the seconds until the process and every process
     it started are gone (a container stops when its init process exits)."""
-    children = psutil.Process(service.process.pid).children(recursive=True)
-    started = time.monotonic()
-    service.process.send_signal(signal.SIGTERM)
     try:
-        service.process.wait(timeout=STOP_SECONDS + 20)
+        seconds, running = terminate(service.process)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{service.name} still running 30 s after SIGTERM:\n{service.tail()}")
-    left = max(0.0, STOP_SECONDS - (time.monotonic() - started))
-    _, alive = psutil.wait_procs(children, timeout=left)
-    assert not alive, f"{service.name} left {[p.pid for p in alive]} running"
-    return time.monotonic() - started
+    assert not running, f"{service.name} left {running} running"
+    return seconds
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +214,7 @@ def postgres_tcp() -> Iterator[int]:
             "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
         )
         server = PostgresServer(pgdata, cleanup_mode=None)  # the binaries and the system user
-        port = _free_port()
+        port = free_port()
         pgexec(
             "pg_ctl",
             (
@@ -266,7 +244,7 @@ def network(postgres_tcp: int) -> Iterator[Network]:
     code_args, web_args = command(services["code"]), command(services["webserver"])
     net = Network(
         root,
-        ports={"postgres": postgres_tcp, "code": _free_port(), "webserver": _free_port()},
+        ports={"postgres": postgres_tcp, "code": free_port(), "webserver": free_port()},
         container_ports={
             "postgres": int(services["postgres"]["ports"][0].rsplit(":", 1)[1]),
             "code": int(code_args[code_args.index("-p") + 1]),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline_tests.browser import chromium, screenshots
+from wx_pipeline_tests.deploy.processes import STOP_SECONDS, default_signals, free_port, terminate
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,6 @@ GROUPS = ("analytics", "articles", "callbacks", "followers", "hourly_reads", "me
 ASSET = "wechat/followers"
 MART = "analytics/fct_follower_growth_daily"
 DAYS = 3
-STOP_SECONDS = 10
 #: Generous: two cores running the rest of the suite beside this.
 START_SECONDS = 240
 BACKFILL_SECONDS = 420
@@ -70,26 +69,13 @@ class Dev:
         return data
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _default_signals() -> None:
-    # As a service manager starts it; pytest may run with SIGINT ignored (a background job).
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory, pinned_now: datetime) -> Iterator[Dev]:
     home = tmp_path_factory.mktemp("ui")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WX_")}
     env.update(WX_HOME=str(home / "wx"), WX_NOW=pinned_now.isoformat())
     log = home / "dev.log"
-    base = f"http://127.0.0.1:{_free_port()}"
+    base = f"http://127.0.0.1:{free_port()}"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "wx_pipeline.cli", "dev", "--port", base.rsplit(":", 1)[1]],
@@ -98,7 +84,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory, pinned_now: datetime) -> Itera
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_default_signals,
+            preexec_fn=default_signals,
         )
     server = Dev(process, base, log, env)
     try:
@@ -230,15 +216,9 @@ def test_sigterm_stops_the_ui_the_daemon_and_the_code_server(dev: Dev) -> None:
     children = psutil.Process(dev.process.pid).children(recursive=True)
     names = {" ".join(c.cmdline()[1:3]) for c in children}
     assert any("daemon" in n for n in names), names  # what there is to stop
-    started = time.monotonic()
-    dev.process.send_signal(signal.SIGTERM)
     try:
-        dev.process.wait(timeout=STOP_SECONDS + 20)
+        seconds, running = terminate(dev.process)
     except subprocess.TimeoutExpired:
         pytest.fail(f"wx-pipeline dev still running 30 s after SIGTERM:\n{dev.tail()}")
-    left = max(0.0, STOP_SECONDS - (time.monotonic() - started))
-    _, alive = psutil.wait_procs(children, timeout=left)
-    # An exited process nobody has reaped yet (no init in a container) is gone too.
-    running = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not running, [p.pid for p in running]
-    assert time.monotonic() - started <= STOP_SECONDS
+    assert not running, running
+    assert seconds <= STOP_SECONDS
