@@ -145,3 +145,14 @@ def wx_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.M
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_instance_left_current() -> Iterator[None]:
+    """Entering a DagsterInstance makes its defs-state storage the current one (a context
+    variable) and closing it does not always reset that; a later test's Definitions load would
+    then reach an instance that is gone ("undefined DagsterInstance weakref")."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield

@@ -442,14 +442,5 @@ def test_the_sensors_belong_in_definitions() -> None:
     assert {s.name for s in sensors} == {"alert_on_run_failure", "alert_on_check_failure"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors)
 
-    # A job of its own: the module's jobs ran in instances other tests have since closed.
-    @dg.op
-    def noop() -> None:
-        pass
-
-    @dg.job
-    def only_here() -> None:
-        noop()
-
-    defs = dg.Definitions(jobs=[only_here], sensors=sensors)
+    defs = dg.Definitions(jobs=[failing], sensors=sensors)
     assert defs.resolve_sensor_def("alert_on_run_failure") is alert_on_run_failure
