@@ -180,14 +180,15 @@ class _Backoff:
         )
         self._clock = clock
         self._jitter = policy.jitter
+        self._max_wait = policy.max_wait
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, TransientError) and exc.errcode == MINUTE_LIMIT:
             now = self._clock()
             to_next_minute = 60.0 - now.second - now.microsecond / 1e6
-            # Not capped by max_wait: an earlier retry in the same minute is refused again.
-            return to_next_minute + random.uniform(0, self._jitter)
+            # WX_RETRY_MAX_WAIT (60 s by default) still bounds it: a lower cap is the user's call.
+            return min(to_next_minute + random.uniform(0, self._jitter), self._max_wait)
         return float(self._exponential(state))
 
 
