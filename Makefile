@@ -45,8 +45,10 @@ run: install
 stop: install
 	$(BIN)/wx-pipeline warehouse stop
 
+# Two workers, a test module each at a time (module fixtures stay in one worker): most tests
+# wait on processes, PostgreSQL and HTTP rather than compute.
 test: lint browser
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n 2 --dist loadscope --durations=15
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 browser:
