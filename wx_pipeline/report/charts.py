@@ -97,6 +97,28 @@ def _chart(key: str, title: str, sub: str, empty: str, fig: Any | None) -> Chart
 # --- overview ---------------------------------------------------------------------------
 
 
+def _line_per_account(
+    by_account: Mapping[str, Sequence[Row]],
+    period: Period,
+    column: str,
+    names: Mapping[str, str],
+    hover: str,
+) -> go.Figure:
+    """One line of ``column`` per account over the period's days."""
+    fig = go.Figure()
+    for account_id, account_rows in by_account.items():
+        fig.add_trace(
+            go.Scatter(
+                x=period.dates(),
+                y=_series(account_rows, period, column),
+                name=text(names.get(account_id, account_id)),
+                mode="lines+markers",
+                hovertemplate=hover,
+            )
+        )
+    return fig
+
+
 def overview_followers(rows: Sequence[Row], period: Period, names: Mapping[str, str]) -> Chart:
     title = "Followers at the end of each day, all accounts"
     sub = subtitle("Daily", period, "fct_follower_growth_daily")
@@ -104,17 +126,7 @@ def overview_followers(rows: Sequence[Row], period: Period, names: Mapping[str, 
     by_account = _group(rows)
     if not any(r["cumulative_followers"] is not None for r in rows):
         return _chart("overview-followers", title, sub, empty, None)
-    fig = go.Figure()
-    for account_id, account_rows in by_account.items():
-        fig.add_trace(
-            go.Scatter(
-                x=period.dates(),
-                y=_series(account_rows, period, "cumulative_followers"),
-                name=text(names.get(account_id, account_id)),
-                mode="lines+markers",
-                hovertemplate="%{y:,}",
-            )
-        )
+    fig = _line_per_account(by_account, period, "cumulative_followers", names, "%{y:,}")
     _style(fig, title, sub)
     _day_axis(fig, period)
     fig.update_yaxes(title_text="followers", rangemode="tozero")
@@ -127,17 +139,7 @@ def overview_net_growth(rows: Sequence[Row], period: Period, names: Mapping[str,
     empty = "No follower gains or losses for any account in this period."
     if not rows:
         return _chart("overview-net-growth", title, sub, empty, None)
-    fig = go.Figure()
-    for account_id, account_rows in _group(rows).items():
-        fig.add_trace(
-            go.Scatter(
-                x=period.dates(),
-                y=_series(account_rows, period, "net_growth"),
-                name=text(names.get(account_id, account_id)),
-                mode="lines+markers",
-                hovertemplate="%{y:+,}",
-            )
-        )
+    fig = _line_per_account(_group(rows), period, "net_growth", names, "%{y:+,}")
     _style(fig, title, sub)
     _day_axis(fig, period)
     fig.update_yaxes(title_text="net followers", zeroline=True)
