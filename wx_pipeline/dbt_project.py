@@ -152,6 +152,24 @@ def docs_dir(home: Path) -> Path:
     return home / "dbt-docs"
 
 
+#: The project files dbt docs are generated from (models and their docs, seeds, macros, tests).
+_PROJECT_PARTS: Final = ("dbt_project.yml", "models", "seeds", "macros", "tests")
+
+
+def project_version(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A digest of the dbt project's files: the docs site (models, columns, lineage) changes
+    only when it does, as the fact tables' columns are generated into the source docs."""
+    digest = hashlib.sha256()
+    for part in _PROJECT_PARTS:
+        root = project_dir / part
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            if path.exists():
+                digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def parse_cache_dir(home: Path, url: str) -> Path:
     """Where dbt's partial-parsing state for the warehouse at ``url`` is kept: dbt parses
     everything again when the profile changes, so one state per warehouse."""

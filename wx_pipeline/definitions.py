@@ -36,9 +36,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         prepare_manifest()
     dbt = build_dbt_assets(asset_key_by_table(groups))
     readable = build_report_assets(dbt)
-    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable))
     daily = [a for g, a in zip(groups, ingestion, strict=True) if g.period is Period.DAY]
     freshness, freshness_sensor = build_freshness(daily, settings.data_ready_time)
+    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable), freshness)
     return dg.Definitions(
         assets=[*ingestion, dbt, *readable],
         asset_checks=[

@@ -38,15 +38,20 @@ INGESTION_JOBS = ("daily", "late_data")
 
 
 def build_jobs(
-    groups: Sequence[IngestionGroup], marts: dg.AssetSelection
+    groups: Sequence[IngestionGroup],
+    marts: dg.AssetSelection,
+    sensor_checks: Sequence[dg.AssetChecksDefinition] = (),
 ) -> dict[str, UnresolvedAssetJobDefinition]:
     """The ingestion jobs (daily, late-data, weekly, monthly) and the marts' job.
 
     The marts are a job of their own rather than a step of the daily one: an unpartitioned run
     can carry the window as tags, while in a partitioned run Dagster plans every check (the
-    66 dbt tests included) once per partition, which cost a year's backfill ~10 s.
+    66 dbt tests included) once per partition, which cost a year's backfill ~10 s. For the same
+    reason ``sensor_checks`` (freshness, judged by their sensor against the clock, not by a run)
+    are left out of the ingestion jobs: 1,830 planned evaluations in a year's backfill.
     """
-    daily = dg.AssetSelection.assets(*_groups(groups, Period.DAY))
+    without = dg.AssetSelection.checks(*sensor_checks)
+    daily = dg.AssetSelection.assets(*_groups(groups, Period.DAY)) - without
     revising = [
         g.key for g in groups if any(e.revision_days or e.has_is_delay for e in g.endpoints)
     ]
@@ -59,7 +64,7 @@ def build_jobs(
         ),
         "late_data": dg.define_asset_job(
             "late_data",
-            selection=dg.AssetSelection.assets(*revising),
+            selection=dg.AssetSelection.assets(*revising) - without,
             description="Re-pull the days the API still revises; the marts follow.",
         ),
         "weekly": dg.define_asset_job(

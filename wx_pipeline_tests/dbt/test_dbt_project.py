@@ -22,6 +22,7 @@ from wx_pipeline.dbt_project import (
     generated_files,
     needs_warehouse,
     prepare_manifest,
+    project_version,
     stale_files,
     window_args,
     write_generated,
@@ -211,3 +212,21 @@ def test_cli_parse_needs_no_warehouse(wx_env: pytest.MonkeyPatch, tmp_path: Path
     result = CliRunner().invoke(main, ["dbt", "parse", "--quiet"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_the_project_version_changes_with_a_model_or_its_docs_only(tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "dbt"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    assert project_version(copy) == project_version(DBT_PROJECT_DIR)
+    (copy / "target").mkdir()
+    (copy / "target" / "run_results.json").write_text("{}")  # artifacts are not the project
+    assert project_version(copy) == project_version(DBT_PROJECT_DIR)
+    docs = next((copy / "models" / "marts").rglob("*.yml"))
+    docs.write_text(docs.read_text() + "\n# a changed description\n")
+    changed = project_version(copy)
+    assert changed != project_version(DBT_PROJECT_DIR)
+    model = next((copy / "models" / "marts").rglob("*.sql"))
+    model.write_text(model.read_text() + "\n-- a changed model\n")
+    assert project_version(copy) not in (changed, project_version(DBT_PROJECT_DIR))

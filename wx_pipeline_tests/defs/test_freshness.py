@@ -98,3 +98,12 @@ def test_before_the_deadline_the_previous_day_is_enough(
     _loaded(instance, date(2026, 3, 16))
     at = datetime(2026, 3, 18, 9, 30, tzinfo=BEIJING)
     assert _evaluate(defs, instance, at)[FOLLOWERS].passed
+
+
+def test_ingestion_runs_leave_freshness_to_its_sensor(defs: dg.Definitions) -> None:
+    """A run cannot judge freshness (that is the clock's business), and in a backfill Dagster
+    would plan each freshness check once per partition."""
+    for name in ("daily", "late_data"):
+        planned = defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys
+        assert planned, name  # the run's own checks remain
+        assert not planned & _freshness_keys(defs), name

@@ -11,17 +11,21 @@ newest day that is final then.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
 from wx_pipeline.clock import newest_final_day
-from wx_pipeline.runner import RunFailedError
-from wx_pipeline.settings import get_settings
+from wx_pipeline.dbt_project import docs_dir, project_version
+from wx_pipeline.defs.report import DOCS_KEY
+from wx_pipeline.runner import RunFailedError, prepare_instance
+from wx_pipeline.settings import get_settings, load_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.wechat.endpoints import TABLES
 from wx_pipeline_tests.e2e.harness import assert_equals_truth, configure, run, table
@@ -42,6 +46,7 @@ class Pipeline:
     first: date
     last: date
     now: datetime
+    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ def pipeline(
     with run_in_thread(config) as sim, pytest.MonkeyPatch.context() as mp:
         configure(mp, tmp, sim, database_url, ACCOUNTS, pinned_now)
         run(first, last)
-        yield Pipeline(sim, database_url, first, last, pinned_now)
+        yield Pipeline(sim, database_url, first, last, pinned_now, tmp / "home")
         get_settings.cache_clear()
 
 
@@ -110,3 +115,36 @@ def test_wrong_secret_fails_alone(pipeline: Pipeline, tmp_path: Path) -> None:
     assert "not-the-secret" not in message
     loaded = table(pipeline.url, "user_cumulate", day, day)
     assert sorted(loaded["account_id"]) == sorted(a.app_id for a in ACCOUNTS)
+
+
+def test_docs_are_generated_again_only_when_missing_or_the_project_changed(
+    pipeline: Pipeline,
+) -> None:
+    """The nightly run leaves the dbt docs alone while the project is unchanged."""
+    docs = docs_dir(pipeline.home)
+
+    def generated() -> list[str | None]:
+        """The project version of each docs materialisation in the run's Dagster instance."""
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in prepare_instance(load_settings()).items():
+                mp.setenv(name, value)
+            with dg.DagsterInstance.get() as instance:
+                records = instance.fetch_materializations(DOCS_KEY, limit=10).records
+        return [
+            r.asset_materialization.tags.get("dagster/code_version")
+            for r in records
+            if r.asset_materialization and r.asset_materialization.tags
+        ]
+
+    assert (docs / "index.html").exists()
+    assert (docs / "catalog.json").exists()
+    with pytest.MonkeyPatch.context() as mp:
+        configure(mp, pipeline.home.parent, pipeline.sim, pipeline.url, ACCOUNTS, pipeline.now)
+        assert generated() == [project_version()]  # by the module's run
+        run(pipeline.last, pipeline.last, groups=["analytics"])
+        assert generated() == [project_version()]
+        (docs / "catalog.json").unlink()
+        run(pipeline.last, pipeline.last, groups=["analytics"])
+        assert generated() == [project_version()] * 2
+        get_settings.cache_clear()
+    assert json.loads((docs / "catalog.json").read_text())["nodes"]
