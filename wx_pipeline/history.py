@@ -13,6 +13,7 @@ the days of quota they take.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,14 @@ from wx_pipeline.ingest import Work
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import DayCalls, calls_on
 from wx_pipeline.warehouse.coverage import covered_days, days_loaded, is_final
-from wx_pipeline.wechat.endpoints import Endpoint, Window, next_period, period_end, plan_windows
+from wx_pipeline.wechat.endpoints import (
+    Endpoint,
+    Period,
+    Window,
+    next_period,
+    period_end,
+    plan_windows,
+)
 
 #: The daily quota WeChat is assumed to allow per account and endpoint when neither
 #: WX_DAILY_BUDGET nor the quota API says (spec section 5: one client assumes 1000).
@@ -33,6 +41,8 @@ ASSUMED_DAILY_QUOTA = 1000
 #: until the late-data refresh has started, the fill keeps back the calls those runs need.
 NIGHTLY_AFTER_READY = timedelta(minutes=30)
 LATE_DATA_AFTER_READY = timedelta(minutes=120)
+
+_ONE_DAY = timedelta(days=1)
 
 
 def quota_days(calls: int, left: int, allowance: int) -> int | None:
@@ -118,10 +128,17 @@ class HistoryPlan:
 def expected_days(endpoint: Endpoint, start: date, newest: date) -> list[date]:
     """Every day (period start) of ``endpoint`` from ``start`` whose data is final by
     ``newest``."""
+    return sorted(expected_set(endpoint, start, newest))
+
+
+@functools.lru_cache(maxsize=256)
+def expected_set(endpoint: Endpoint, start: date, newest: date) -> frozenset[date]:
+    """``expected_days`` as a set, computed once per endpoint and range: the status of a
+    hundred accounts over a decade asks for the same 4,000 days 2,000 times."""
     first = max(start, endpoint.first_date)
-    return [
+    return frozenset(
         d for d in covered_days(endpoint, first, newest) if period_end(endpoint.period, d) <= newest
-    ]
+    )
 
 
 def needed_days(
@@ -129,13 +146,16 @@ def needed_days(
 ) -> list[date]:
     """Days not loaded yet, and cumulative send dates loaded before their totals were final
     that are final now."""
-    return [
+    expected = expected_set(endpoint, start, newest)
+    refetch = {
         d
-        for d in expected_days(endpoint, start, newest)
-        if d not in loaded or (not loaded[d] and is_final(endpoint, d, newest))
-    ]
+        for d, final in loaded.items()
+        if not final and d in expected and is_final(endpoint, d, newest)
+    }
+    return sorted((expected - loaded.keys()) | refetch)
 
 
+@functools.lru_cache(maxsize=256)
 def headroom(endpoint: Endpoint, newest: date) -> int:
     """Calls kept back each day for the runs after the fill: the nightly one and, for the
     endpoints WeChat revises late, the late-data refresh."""
@@ -147,13 +167,17 @@ def headroom(endpoint: Endpoint, newest: date) -> int:
 def period_runs(endpoint: Endpoint, days: Sequence[date]) -> list[tuple[date, date]]:
     """Runs of consecutive days (weeks, months: of consecutive periods), each as (its first
     day, the last day of its last period)."""
+    period = endpoint.period
     runs: list[tuple[date, date]] = []
     for day in sorted(days):
-        if runs and next_period(endpoint.period, runs[-1][1]) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return [(first, period_end(endpoint.period, last)) for first, last in runs]
+        if runs:
+            last = runs[-1][1]
+            # Days without next_period's calls: a decade of them per account and endpoint.
+            if day == (last + _ONE_DAY if period is Period.DAY else next_period(period, last)):
+                runs[-1] = (runs[-1][0], day)
+                continue
+        runs.append((day, day))
+    return [(first, period_end(period, last)) for first, last in runs]
 
 
 def newest_first(endpoint: Endpoint, days: Sequence[date]) -> list[Window]:
@@ -164,6 +188,17 @@ def newest_first(endpoint: Endpoint, days: Sequence[date]) -> list[Window]:
         for w in plan_windows(endpoint, first, last)
     ]
     return sorted(windows, key=lambda w: w.begin, reverse=True)
+
+
+def fewest_calls(endpoint: Endpoint, days: Sequence[date]) -> int:
+    """``len(newest_first(endpoint, days))``; accounts loaded alike (an agency's, onboarded
+    together) miss the same days, so it is worked out once per endpoint and set of days."""
+    return _fewest_calls(endpoint, tuple(days))
+
+
+@functools.lru_cache(maxsize=128)
+def _fewest_calls(endpoint: Endpoint, days: tuple[date, ...]) -> int:
+    return len(newest_first(endpoint, days))
 
 
 def _as_work(account: Account, endpoint: Endpoint, windows: Sequence[Window]) -> list[Work]:

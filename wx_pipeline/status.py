@@ -21,10 +21,10 @@ import sqlalchemy as sa
 
 from wx_pipeline.history import (
     ASSUMED_DAILY_QUOTA,
-    expected_days,
+    expected_set,
+    fewest_calls,
     headroom,
     left_today,
-    newest_first,
     quota_days,
     shown_days,
     slowest,
@@ -123,12 +123,12 @@ def account_status(
                 family.first_day = min(family.first_day or first, first)
                 family.last_day = max(family.last_day or last, last)
             family.provisional_days += sum(1 for final in loaded.values() if not final)
-            missing.update(d for d in expected_days(endpoint, start, newest) if d not in loaded)
+            missing.update(expected_set(endpoint, start, newest) - loaded.keys())
             counted = used.get((account.app_id, endpoint.name))
             calls = counted.calls if counted else 0
             family.calls_today += calls
             family.busiest_endpoint_calls = max(family.busiest_endpoint_calls, calls)
-            needed = len(newest_first(endpoint, history_needed(endpoint, start, newest, loaded)))
+            needed = fewest_calls(endpoint, history_needed(endpoint, start, newest, loaded))
             family.history_calls += needed
             keep = headroom(endpoint, newest)
             allowance = budget - keep

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 from pydantic import SecretStr
@@ -9,14 +10,16 @@ from pydantic import SecretStr
 from wx_pipeline.history import (
     BucketState,
     apply_quota,
+    fewest_calls,
     headroom,
     needed_days,
     newest_first,
+    period_runs,
     plan_history,
     quota_days,
 )
 from wx_pipeline.settings import Account
-from wx_pipeline.wechat.endpoints import BY_NAME
+from wx_pipeline.wechat.endpoints import BY_NAME, next_period, period_end, plan_windows
 
 A = Account(app_id="wxplan000000000001", name="A", secret=SecretStr("s"))
 B = Account(app_id="wxplan000000000002", name="B", secret=SecretStr("s"))
@@ -83,3 +86,28 @@ def test_needed_days_are_the_missing_and_the_provisional_that_are_final_now() ->
     recent = {NEWEST - timedelta(days=2): False}  # still growing: the nightly run's work
     assert NEWEST - timedelta(days=2) not in needed_days(CUMULATIVE, first, NEWEST, recent)
     assert len(newest_first(CUMULATIVE, got)) == len(got)  # one send date per call
+
+
+def test_runs_of_days_weeks_and_months_and_the_calls_they_take() -> None:
+    monthly = BY_NAME["getupstreammsgmonth"]
+    cases = {
+        DAILY: [d for d in days(date(2025, 1, 1), NEWEST) if d.day not in (5, 6, 20)],
+        WEEKLY: [date(2025, 12, 29) + timedelta(weeks=w) for w in (0, 1, 2, 4, 5, 9)],
+        monthly: [date(2025, 1, 1), date(2025, 2, 1), date(2025, 4, 1), date(2025, 5, 1)],
+    }
+    for endpoint, chosen in cases.items():
+        runs = period_runs(endpoint, list(reversed(chosen)))
+        # Every chosen period in exactly one run; the periods of a run consecutive; runs apart.
+        periods = []
+        for first, last in runs:
+            period = first
+            while period <= last:
+                periods.append(period)
+                period = next_period(endpoint.period, period)
+            assert period_end(endpoint.period, periods[-1]) == last
+        assert periods == sorted(chosen), endpoint.name
+        for (_, last), (first, _) in itertools.pairwise(runs):
+            assert first > last + timedelta(days=1), endpoint.name
+        calls = sum(len(plan_windows(endpoint, first, last)) for first, last in runs)
+        assert fewest_calls(endpoint, chosen) == calls == len(newest_first(endpoint, chosen))
+    assert len(period_runs(DAILY, cases[DAILY])) == 2 * 15  # two gaps in each of 15 months

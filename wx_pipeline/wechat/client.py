@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -198,6 +200,13 @@ class _Lane:
 
     http: httpx.AsyncClient
     semaphore: asyncio.Semaphore
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every connection pool of the process: httpx builds one per client
+    (loading the CA bundle, ~40 ms), and a run makes a pool per account and asset."""
+    return httpx.create_ssl_context()
 
 
 @dataclass
@@ -525,6 +534,7 @@ class DatacubeClient:
         # A new loop (each fetch_*_sync runs one): loop-bound objects cannot be carried over.
         def make_http(connections: int) -> httpx.AsyncClient:
             return httpx.AsyncClient(
+                verify=_tls(),
                 timeout=self.timeout,
                 limits=httpx.Limits(
                     max_connections=connections, max_keepalive_connections=connections

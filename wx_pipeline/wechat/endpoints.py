@@ -143,6 +143,9 @@ class Table:
         return tuple(c for c in self.columns if c.agg is not None)
 
 
+_PERIOD_OF_GRAIN: Final = {Grain.WEEKLY: Period.WEEK, Grain.MONTHLY: Period.MONTH}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One datacube endpoint: ``POST /datacube/<name>`` and the table(s) it fills."""
@@ -172,7 +175,7 @@ class Endpoint:
 
     @property
     def period(self) -> Period:
-        return {Grain.WEEKLY: Period.WEEK, Grain.MONTHLY: Period.MONTH}.get(self.grain, Period.DAY)
+        return _PERIOD_OF_GRAIN.get(self.grain, Period.DAY)
 
     @property
     def nested_field(self) -> str | None:

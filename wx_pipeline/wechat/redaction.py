@@ -58,14 +58,24 @@ def register_secret(*values: str | None) -> None:
         return
     with _lock:
         _secrets.update(new)
-        # Longest first, so a secret containing another is masked whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        # Compiled when next needed: a run of a hundred accounts registers hundreds of tokens,
+        # and compiling the growing pattern at each took seconds.
+        _pattern = None
+
+
+def _secrets_pattern() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _secrets:
+            # Longest first, so a secret containing another is masked whole.
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        return _pattern
 
 
 def redact(text: str) -> str:
     """``text`` with registered secrets and credential-looking parameters masked."""
-    pattern = _pattern
+    pattern = _secrets_pattern()
     if pattern is not None:
         text = pattern.sub(MASK, text)
     text = _URL_PARAM.sub(rf"\1={MASK}", text)
