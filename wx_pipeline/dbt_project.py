@@ -22,7 +22,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -183,14 +184,14 @@ def parse_cache_dir(home: Path, url: str) -> Path:
     return home / "dbt-parse" / tag
 
 
-def restore_parse_state(cache: Path, target: Path) -> None:
+def _restore_parse_state(cache: Path, target: Path) -> None:
     """Start a fresh target directory from the kept partial-parsing state, if any."""
     saved = cache / PARTIAL_PARSE_FILE
     if saved.exists():
         shutil.copyfile(saved, target / PARTIAL_PARSE_FILE)
 
 
-def keep_parse_state(target: Path, cache: Path) -> None:
+def _keep_parse_state(target: Path, cache: Path) -> None:
     """Keep a finished invocation's partial-parsing state for the next one (atomically, as
     runs may finish at once)."""
     state = target / PARTIAL_PARSE_FILE
@@ -200,6 +201,16 @@ def keep_parse_state(target: Path, cache: Path) -> None:
     tmp = cache / f"{PARTIAL_PARSE_FILE}.{os.getpid()}.tmp"
     shutil.copyfile(state, tmp)
     os.replace(tmp, cache / PARTIAL_PARSE_FILE)
+
+
+@contextmanager
+def parse_state_kept(home: Path, url: str, target: Path) -> Iterator[None]:
+    """Around one dbt invocation into ``target``: start from the partial-parsing state kept for
+    the warehouse at ``url`` under ``home``, and keep the invocation's when it succeeds."""
+    cache = parse_cache_dir(home, url)
+    _restore_parse_state(cache, target)
+    yield
+    _keep_parse_state(target, cache)
 
 
 def needs_warehouse(args: Sequence[str]) -> bool:

@@ -33,9 +33,7 @@ from wx_pipeline.dbt_project import (
     SOURCE_NAME,
     dbt_env,
     dbt_executable,
-    keep_parse_state,
-    parse_cache_dir,
-    restore_parse_state,
+    parse_state_kept,
     window_env,
 )
 from wx_pipeline.defs.partitions import run_window
@@ -110,7 +108,6 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         url = warehouse.resolved_url()
         tags = context.run.tags
         os.environ.update({**dbt_env(url), **window_env(run_window(tags), run_accounts(tags))})
-        cache = parse_cache_dir(get_settings().home, url)
         progress.report("dbt", "build", 0, 1)
         # A target directory per invocation (dagster-dbt's default is one more under dbt/target
         # for every run, a few MB each, never removed), started from the kept parse state.
@@ -121,9 +118,8 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
             tempfile.TemporaryDirectory(prefix="wx-dbt-target-") as tmp,
         ):
             target = Path(tmp)
-            restore_parse_state(cache, target)
-            yield from dbt.cli(["build"], context=context, target_path=target).stream()
-            keep_parse_state(target, cache)
+            with parse_state_kept(get_settings().home, url, target):
+                yield from dbt.cli(["build"], context=context, target_path=target).stream()
         progress.report("dbt", "build", 1, 1)
 
     return _dbt

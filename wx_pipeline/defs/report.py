@@ -19,10 +19,8 @@ from wx_pipeline.dbt_project import (
     MANIFEST_PATH,
     dbt_env,
     docs_dir,
-    keep_parse_state,
-    parse_cache_dir,
+    parse_state_kept,
     project_version,
-    restore_parse_state,
 )
 from wx_pipeline.defs.dbt import dbt_resource
 from wx_pipeline.defs.partitions import run_window
@@ -95,10 +93,9 @@ def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]
         url = warehouse.resolved_url()
         os.environ.update(dbt_env(url))
         target.mkdir(parents=True, exist_ok=True)
-        cache = parse_cache_dir(get_settings().home, url)
-        restore_parse_state(cache, target)
-        dbt_resource().cli(["docs", "generate"], manifest=MANIFEST_PATH, target_path=target).wait()
-        keep_parse_state(target, cache)
+        with parse_state_kept(get_settings().home, url, target):
+            dbt = dbt_resource()
+            dbt.cli(["docs", "generate"], manifest=MANIFEST_PATH, target_path=target).wait()
         yield dg.MaterializeResult(
             metadata={"index": dg.MetadataValue.path(str(target / "index.html"))}
         )
