@@ -25,14 +25,7 @@ from wx_pipeline.ingest import Work
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import DayCalls, calls_on
 from wx_pipeline.warehouse.coverage import covered_days, days_loaded, is_final
-from wx_pipeline.wechat.endpoints import (
-    Endpoint,
-    Period,
-    Window,
-    next_period,
-    period_end,
-    plan_windows,
-)
+from wx_pipeline.wechat.endpoints import Endpoint, Window, next_period, period_end, plan_windows
 
 #: The daily quota WeChat is assumed to allow per account and endpoint when neither
 #: WX_DAILY_BUDGET nor the quota API says (spec section 5: one client assumes 1000).
@@ -41,8 +34,6 @@ ASSUMED_DAILY_QUOTA = 1000
 #: until the late-data refresh has started, the fill keeps back the calls those runs need.
 NIGHTLY_AFTER_READY = timedelta(minutes=30)
 LATE_DATA_AFTER_READY = timedelta(minutes=120)
-
-_ONE_DAY = timedelta(days=1)
 
 
 def quota_days(calls: int, left: int, allowance: int) -> int | None:
@@ -125,16 +116,11 @@ class HistoryPlan:
         return sum(p.remaining_calls for p in self.accounts.values())
 
 
-def expected_days(endpoint: Endpoint, start: date, newest: date) -> list[date]:
-    """Every day (period start) of ``endpoint`` from ``start`` whose data is final by
-    ``newest``."""
-    return sorted(expected_set(endpoint, start, newest))
-
-
 @functools.lru_cache(maxsize=256)
 def expected_set(endpoint: Endpoint, start: date, newest: date) -> frozenset[date]:
-    """``expected_days`` as a set, computed once per endpoint and range: the status of a
-    hundred accounts over a decade asks for the same 4,000 days 2,000 times."""
+    """Every day (period start) of ``endpoint`` from ``start`` whose data is final by
+    ``newest``; worked out once per endpoint and range: the status of a hundred accounts over
+    a decade asks for the same 4,000 days 2,000 times."""
     first = max(start, endpoint.first_date)
     return frozenset(
         d for d in covered_days(endpoint, first, newest) if period_end(endpoint.period, d) <= newest
@@ -170,13 +156,10 @@ def period_runs(endpoint: Endpoint, days: Sequence[date]) -> list[tuple[date, da
     period = endpoint.period
     runs: list[tuple[date, date]] = []
     for day in sorted(days):
-        if runs:
-            last = runs[-1][1]
-            # Days without next_period's calls: a decade of them per account and endpoint.
-            if day == (last + _ONE_DAY if period is Period.DAY else next_period(period, last)):
-                runs[-1] = (runs[-1][0], day)
-                continue
-        runs.append((day, day))
+        if runs and next_period(period, runs[-1][1]) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
     return [(first, period_end(period, last)) for first, last in runs]
 
 
