@@ -65,6 +65,9 @@ def register_secret(*values: str | None) -> None:
 
 def _secrets_pattern() -> re.Pattern[str] | None:
     global _pattern
+    pattern = _pattern  # every log record comes here: the lock only to compile
+    if pattern is not None or not _secrets:
+        return pattern
     with _lock:
         if _pattern is None and _secrets:
             # Longest first, so a secret containing another is masked whole.
