@@ -4,8 +4,9 @@ Each scenario runs the real thing: `wx-pipeline run` in its own process, against
 in its own process (`wx-pipeline simulator`, cold: a fresh one per scenario), into a fresh
 database of one PostgreSQL (the embedded server, over its unix socket). Per scenario it prints
 the wall time, the API calls made against the minimum the spans allow, the rows loaded and
-rows/s, the peak RSS of the pipeline process (and of dbt, its child) and of the simulator, and
-the reference it is held to in the same run:
+rows/s, the peak RSS of the pipeline process with its loader processes (and of dbt, its child)
+and of the simulator, the CPU seconds each side used, and the reference it is held to in the
+same run:
 
   nightly      1 account, the newest final day, every endpoint + dbt          (< 20 s)
   nightly-100  100 accounts, the newest final day                             (< 60 s)
@@ -39,6 +40,7 @@ import io
 import json
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -48,7 +50,7 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -120,6 +122,7 @@ class Result:
     rss_mb: float | None = None
     child_rss_mb: float | None = None
     sim_rss_mb: float | None = None
+    cpu: CpuSeconds | None = None
     reference: str = ""
     note: str = ""
     ok: bool = True
@@ -169,6 +172,11 @@ class Warehouse:
     def __init__(self, root: Path) -> None:
         self.server = get_server(root / "pgdata", cleanup_mode="stop")
         self.admin = self.server.get_uri()
+        pid = (root / "pgdata" / "postmaster.pid").read_text().split()[0]
+        self.postmaster = psutil.Process(int(pid))
+
+    def cpu(self) -> float:
+        return _cpu(self.postmaster)
 
     def database(self, name: str) -> str:
         with psycopg.connect(libpq_url(self.admin), autocommit=True) as conn:
@@ -238,6 +246,39 @@ def sim_stats(base_url: str) -> dict[str, int]:
 
 
 @dataclass
+class CpuSeconds:
+    """CPU time a scenario took, per side: where two cores went."""
+
+    pipeline: float  # the pipeline process and its children (dbt)
+    simulator: float
+    postgres: float  # the server and its backends
+
+    def __str__(self) -> str:
+        return f"{self.pipeline:.0f}/{self.simulator:.0f}/{self.postgres:.0f}"
+
+
+def _cpu(process: psutil.Process, reaped: bool = True) -> float:
+    """CPU seconds of ``process``, its live children and (``reaped``) the children it waited."""
+    try:
+        times = process.cpu_times()
+        total = times.user + times.system
+        if reaped:
+            total += times.children_user + times.children_system
+            for child in process.children(recursive=True):
+                with suppress(psutil.Error):
+                    t = child.cpu_times()
+                    total += t.user + t.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
 class Peaks:
     rss: int = 0
     child_rss: int = 0
@@ -251,16 +292,26 @@ def _rss(process: psutil.Process) -> int:
         return 0
 
 
+def _is_loader(process: psutil.Process) -> bool:
+    try:
+        return "multiprocessing" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
 def watch(proc: subprocess.Popen[bytes], sim: psutil.Process, peaks: Peaks) -> int:
     """Wait for ``proc``, sampling peak RSS of it, of its children and of the simulator."""
     me = psutil.Process(proc.pid)
     while proc.poll() is None:
-        peaks.rss = max(peaks.rss, _rss(me))
         try:
             children = me.children(recursive=True)
         except psutil.Error:
             children = []
-        peaks.child_rss = max(peaks.child_rss, max((_rss(c) for c in children), default=0))
+        # The loader processes (multiprocessing's) hold part of the pass: counted with it.
+        loaders = [c for c in children if _is_loader(c)]
+        peaks.rss = max(peaks.rss, _rss(me) + sum(_rss(c) for c in loaders))
+        others = (_rss(c) for c in children if c not in loaders)
+        peaks.child_rss = max(peaks.child_rss, max(others, default=0))
         peaks.sim_rss = max(peaks.sim_rss, _rss(sim))
         time.sleep(0.1)
     return proc.returncode
@@ -304,12 +355,18 @@ def run_pipeline(
                 subprocess.run(args, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
             calls_before, since = sim_stats(base_url)["datacube_calls"], datetime.now(BEIJING)
         peaks = Peaks()
+        cpu = (_children_cpu(), _cpu(sim, reaped=False), warehouse.cpu())
         started = time.perf_counter()
         with log.open("a") as out:
             args = [str(BIN / "wx-pipeline"), "run", "--start", str(first), "--end", str(LAST)]
             proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
             code = watch(proc, sim, peaks)
         seconds = time.perf_counter() - started
+        used = CpuSeconds(
+            _children_cpu() - cpu[0],
+            _cpu(sim, reaped=False) - cpu[1],
+            warehouse.cpu() - cpu[2],
+        )
         calls = sim_stats(base_url)["datacube_calls"] - calls_before
     result = Result(
         name,
@@ -320,6 +377,7 @@ def run_pipeline(
         rss_mb=peaks.rss / 2**20,
         child_rss_mb=peaks.child_rss / 2**20,
         sim_rss_mb=peaks.sim_rss / 2**20,
+        cpu=used,
         ok=code == 0,
         note="" if code == 0 else f"exit {code}, see {log}",
         url=url,
@@ -333,6 +391,7 @@ def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
     url = warehouse.database("bench_dlt_year")
     with simulator(accounts) as (base_url, sim):
         peaks = Peaks()
+        cpu = (_children_cpu(), _cpu(sim, reaped=False), warehouse.cpu())
         started = time.perf_counter()
         args = [
             sys.executable,
@@ -348,6 +407,11 @@ def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
             code = watch(proc, sim, peaks)
         seconds = time.perf_counter() - started
+        used = CpuSeconds(
+            _children_cpu() - cpu[0],
+            _cpu(sim, reaped=False) - cpu[1],
+            warehouse.cpu() - cpu[2],
+        )
         calls = sim_stats(base_url)["datacube_calls"]
     with psycopg.connect(libpq_url(url)) as conn:
         tables = conn.execute(
@@ -363,6 +427,7 @@ def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
         rows=rows,
         rss_mb=peaks.rss / 2**20,
         sim_rss_mb=peaks.sim_rss / 2**20,
+        cpu=used,
         ok=code == 0,
         note="ingestion only" if code == 0 else f"exit {code}",
     )
@@ -479,7 +544,7 @@ def print_table(
 ) -> None:
     head = (
         "scenario", "wall s", "calls", "minimum", "rows", "rows/s",
-        "RSS MB", "dbt MB", "sim MB", "vs reference", "target",
+        "RSS MB", "dbt MB", "sim MB", "CPU s", "vs reference", "target",
     )  # fmt: skip
     lines = [head]
     for r in results:
@@ -494,6 +559,7 @@ def print_table(
                 _fmt(r.rss_mb, ".0f"),
                 _fmt(r.child_rss_mb, ".0f"),
                 _fmt(r.sim_rss_mb, ".0f"),
+                str(r.cpu or "-"),
                 r.reference,
                 refs.get(r.name, "") + (f" {r.note}" if r.note else ""),
             )
@@ -502,13 +568,14 @@ def print_table(
     for n, line in enumerate(lines):
         print(
             "  ".join(
-                str(c).rjust(w) if 0 < i < 9 else str(c).ljust(w)
+                str(c).rjust(w) if 0 < i < 10 else str(c).ljust(w)
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             )
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
     clock = f"{NOW:%Y-%m-%d %H:%M} Beijing"
+    print("CPU s: seconds of CPU used by the pipeline (with dbt) / the simulator / PostgreSQL")
     print(f"measured {date.today().isoformat()} on {os.cpu_count()} cores; clock {clock}")
     if machine is not None:
         print(
@@ -517,7 +584,9 @@ def print_table(
         )
 
 
-def compare(results: dict[str, Result], machine: float | None = None) -> None:
+def compare(
+    results: dict[str, Result], machine: float | None = None, adhoc: Sequence[Scenario] = ()
+) -> None:
     """Fill each result's `reference` column from the scenario it is held to (or, for an
     absolute target, with the wall time at the reference pace)."""
     if machine is not None:
@@ -539,10 +608,12 @@ def compare(results: dict[str, Result], machine: float | None = None) -> None:
     ratio("agency-20", "year", lambda r: r.seconds, "")
     ratio("rss-10y", "rss-30", lambda r: r.rss_mb, "RSS")
     ratio("agency-100", "rss-30", lambda r: r.rss_mb, "RSS")
-    latency = results.get("latency")
-    if latency is not None and latency.calls:
-        floor = latency.calls * 0.1 / min(GLOBAL_CONCURRENCY, 20 * PER_ACCOUNT)
-        latency.reference = f"{latency.seconds / floor:.2f}x floor {floor:.1f} s"
+    for scenario in [*SCENARIOS, *adhoc]:
+        latency = results.get(scenario.name)
+        if latency is not None and latency.calls and scenario.latency_ms:
+            concurrency = min(GLOBAL_CONCURRENCY, scenario.accounts * PER_ACCOUNT)
+            floor = latency.calls * scenario.latency_ms / 1000 / concurrency
+            latency.reference = f"{latency.seconds / floor:.2f}x floor {floor:.1f} s"
     sim = results.get("floor-sim")
     for r in results.values():
         if r.name.startswith("agency") and sim is not None and r.calls == sim.calls:
@@ -556,6 +627,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="agency 3 x 30 days only, checked")
     parser.add_argument("--only", action="append", default=[], help="run only these scenarios")
     parser.add_argument("--no-floors", action="store_true")
+    parser.add_argument(
+        "--adhoc",
+        action="append",
+        default=[],
+        metavar="ACCOUNTSxDAYS[@MS]",
+        help="also run an unlisted size, e.g. 5x365 or 5x90@100 (100 ms a call); no target",
+    )
     args = parser.parse_args(argv)
     # A stop (SIGTERM) still stops the suite's PostgreSQL and simulators on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -570,6 +648,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.smoke
             else [s for s in SCENARIOS if not args.only or s.name in args.only]
         )
+        for size in args.adhoc:
+            shape, _, latency = size.partition("@")
+            n, days = (int(x) for x in shape.split("x"))
+            chosen.append(Scenario(f"adhoc-{shape}", n, days, latency_ms=float(latency or 0)))
         machine = None if args.smoke else pace()
         largest: tuple[Result, Accounts, int] | None = None
         for scenario in chosen:
@@ -601,7 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["floor-sim"] = floor_simulator(accounts, days)
             results["floor-copy"].note += f" ({result.name})"
             results["floor-sim"].note += f" ({result.name})"
-        compare(results, machine)
+        compare(results, machine, [s for s in chosen if s.name.startswith("adhoc-")])
         print_table(list(results.values()), refs, machine)
     finally:
         warehouse.server.cleanup()

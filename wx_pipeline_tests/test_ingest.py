@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import pickle
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from wx_pipeline import ingest as ingest_module
 from wx_pipeline.ingest import CHUNK_DAYS, chunks, ingest
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.warehouse.normalize import normalize_many
+from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
 from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
 from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Window
 from wx_pipeline.wechat.errors import TransientError
+from wx_pipeline_tests.fingerprint import fingerprint
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 from wx_pipeline_tests.wechat.scripted import scripted_server
 
@@ -201,3 +204,101 @@ def test_a_chunk_with_a_window_that_cannot_be_fetched_replaces_nothing(
         ).scalar_one()
     assert loaded == {"t6": 31 * 2, "before": 3}  # chunk 2's day keeps its previous rows
     assert archived >= 31 + 4
+
+
+def test_loader_processes_store_what_threads_store(
+    sim: SimulatorServer, new_database: Callable[[str], str]
+) -> None:
+    """A large pass stores its chunks in loader processes: the same rows, archive and ledger
+    as storing them in threads, and the report counts them alike."""
+    good = _account(GOOD)
+    daily = [e for e in ENDPOINTS if not e.legacy]
+    reports, prints = [], []
+    archived: list[int] = []
+    for processes in (False, True):
+        url = new_database(f"loaders_{processes}")
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            reports.append(
+                ingest(
+                    _client(sim, [good]),
+                    engine,
+                    daily,
+                    [good],
+                    FIRST,
+                    LAST,
+                    run_id="t-loaders",
+                    loader_processes=processes,
+                )
+            )
+            with engine.connect() as conn:
+                count = sa.text("select count(*) from wechat_raw.api_response")
+                archived.append(conn.execute(count).scalar_one())
+        finally:
+            engine.dispose()
+        prints.append(fingerprint(url, ("wechat",)))
+    threads, processes_ = reports
+    assert threads.failures == processes_.failures == []
+    assert threads.rows == processes_.rows
+    assert threads.total_rows > 0
+    assert threads.chunks == processes_.chunks > 0
+    assert threads.unknown_codes == processes_.unknown_codes
+    assert prints[0] == prints[1]
+    assert archived == [threads.responses, processes_.responses]
+    assert threads.responses > 0
+
+
+def test_a_loader_process_that_dies_loses_nothing(
+    sim: SimulatorServer, new_database: Callable[[str], str]
+) -> None:
+    """A loader process killed mid-pass (out of memory, say): its chunk's transaction goes
+    with it, the chunk comes back in the second round on new loader processes, and the
+    warehouse ends as after a clean pass."""
+    good = _account(GOOD)
+    hourly = [e for e in ENDPOINTS if e.name == "getinterfacesummaryhour"]
+    url = new_database("loader_dies")
+    migrate(url)
+    engine = make_engine(url)
+    killed = ingest_module._loader_pool()
+    try:
+        for process in killed._processes.values():
+            process.kill()
+        report = ingest(
+            _client(sim, [good]),
+            engine,
+            hourly,
+            [good],
+            FIRST,
+            LAST,
+            run_id="t-lost",
+            loader_processes=True,
+        )
+    finally:
+        engine.dispose()
+    assert report.failures == []
+    assert report.rows["interface_summary_hour"] > 0
+    assert ingest_module._loaders is not killed  # the pass started new loader processes
+    clean = new_database("loader_clean")
+    migrate(clean)
+    engine = make_engine(clean)
+    try:
+        ingest(_client(sim, [good]), engine, hourly, [good], FIRST, LAST, loader_processes=False)
+    finally:
+        engine.dispose()
+    assert fingerprint(url, ("wechat",)) == fingerprint(clean, ("wechat",))
+
+
+def test_an_invalid_payload_error_crosses_from_a_loader_process_whole() -> None:
+    error = InvalidPayloadError(
+        endpoint="getusersummary",
+        account_id="wx1",
+        field="new_user",
+        value=-1,
+        reason="negative counter",
+        archive_id=7,
+        window=(FIRST, LAST),
+    )
+    back = pickle.loads(pickle.dumps(error))
+    assert str(back) == str(error)
+    assert (back.field, back.archive_id, back.window) == ("new_user", 7, (FIRST, LAST))

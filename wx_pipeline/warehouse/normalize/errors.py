@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
+from typing import Any
 
 from wx_pipeline.errors import WxUserError
 
@@ -43,4 +45,21 @@ class InvalidPayloadError(WxUserError):
         super().__init__(
             f"invalid {endpoint} data for account {account_id} ({where}{archived}): "
             f"{field} = {shown}: {reason}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Its arguments are keyword-only: rebuilt from them when it comes back from a loader
+        # process (the default rebuilds from the message alone).
+        return (
+            partial(
+                type(self),
+                endpoint=self.endpoint,
+                account_id=self.account_id,
+                field=self.field,
+                value=self.value,
+                reason=self.reason,
+                archive_id=self.archive_id,
+                window=self.window,
+            ),
+            (),
         )

@@ -1,0 +1,125 @@
+"""Storing one fetched chunk: archive, normalise, load - in a thread or in a loader process.
+
+A chunk is consecutive API windows of one (account, endpoint) (``ingest.py`` forms them). Its
+answers are archived first (committed), then, when every window came back, normalised and
+loaded in one transaction that replaces exactly its days and records them in the coverage
+ledger. An invalid payload loads nothing of the chunk; a lost connection rolls it back.
+
+Storing is the CPU-heavy half of a pass (JSON to JSONB, pandas, COPY encoding). A large pass
+runs it in loader processes (``store_in_loader``) so that it does not hold the fetching
+process's one interpreter lock while answers wait to be read; everything a chunk needs
+travels with it and everything the pass reports comes back in ``Stored``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+import psycopg
+import sqlalchemy as sa
+
+from wx_pipeline.errors import WxUserError
+from wx_pipeline.warehouse.archive import archive_responses
+from wx_pipeline.warehouse.coverage import ledger_days
+from wx_pipeline.warehouse.db import make_engine
+from wx_pipeline.warehouse.load import load_window
+from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
+from wx_pipeline.wechat.endpoints import Endpoint
+from wx_pipeline.wechat.raw import RawResponse
+
+
+class WarehouseUnavailableError(WxUserError):
+    """The warehouse could not be reached (or went away) while a chunk was stored; nothing of
+    the chunk was loaded (its transaction rolled back)."""
+
+    @classmethod
+    def during(cls, chunk: Chunk, exc: Exception) -> WarehouseUnavailableError:
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        detail = said[0] if said else type(exc).__name__
+        return cls(
+            f"warehouse connection lost while loading {chunk.endpoint.name} of account "
+            f"{chunk.account_name!r} ({chunk.account_id}): {detail}"
+        )
+
+
+class LoaderLostError(WxUserError):
+    """A loader process died (killed, out of memory) while it stored a chunk; the chunk's
+    transaction went with it, so nothing of it was loaded."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A fetched chunk: what storing it needs, and nothing secret (it may cross processes)."""
+
+    endpoint: Endpoint
+    account_id: str
+    account_name: str
+    begin: date  # the first window's first day
+    end: date  # the last window's last day
+    responses: list[RawResponse]
+    complete: bool  # every window answered: the chunk may replace its days
+
+
+@dataclass
+class Stored:
+    """What storing a chunk did."""
+
+    loaded: bool = False  # its days were replaced (one transaction)
+    rows: dict[str, int] = field(default_factory=dict)  # per fact table
+    not_final: int = 0
+    unknown_fields: Counter[str] = field(default_factory=Counter)
+    unknown_codes: Counter[str] = field(default_factory=Counter)  # "table.column=value"
+    error: InvalidPayloadError | WarehouseUnavailableError | LoaderLostError | None = None
+    seconds: float = 0.0
+
+
+def store_chunk(engine: sa.Engine, chunk: Chunk, run_id: str | None) -> Stored:
+    """Archive ``chunk`` and, when it is complete, replace its days in the warehouse."""
+    started = time.perf_counter()
+    out = Stored()
+    try:
+        responses = chunk.responses
+        ids = archive_responses(engine, responses, run_id) if responses else []
+        if chunk.complete:
+            batch = normalize_many(responses, ids)
+            out.rows = load_window(
+                engine,
+                chunk.endpoint,
+                chunk.account_id,
+                chunk.begin,
+                chunk.end,
+                batch.frames_for(chunk.endpoint, chunk.account_id),
+                run_id,
+                ledger=ledger_days(chunk.endpoint, responses, ids),
+            )
+            out.loaded = True
+            out.not_final = batch.not_final
+            out.unknown_fields = batch.unknown_fields
+            out.unknown_codes = Counter(
+                {f"{col}={value}": n for (col, value), n in batch.unknown_codes.items()}
+            )
+    except InvalidPayloadError as exc:
+        out = Stored(error=exc)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
+        out = Stored(error=WarehouseUnavailableError.during(chunk, exc))
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+#: A loader process's engines, by warehouse URL (one process serves every pass of its parent).
+_engines: dict[str, sa.Engine] = {}
+
+
+def store_in_loader(url: str, chunk: Chunk, run_id: str | None) -> Stored:
+    """``store_chunk`` in a loader process, on its own engine for ``url``."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _engines[url] = make_engine(url, pool_size=2)
+    return store_chunk(engine, chunk, run_id)
+
+
+def warm_up() -> None:
+    """Nothing: submitted when a loader pool starts, so its imports overlap the first fetch."""
