@@ -120,6 +120,7 @@ class Result:
     minimum: int | None = None
     rows: int | None = None
     rss_mb: float | None = None
+    loader_rss_mb: float = 0.0
     child_rss_mb: float | None = None
     sim_rss_mb: float | None = None
     cpu: CpuSeconds | None = None
@@ -280,7 +281,8 @@ def _children_cpu() -> float:
 
 @dataclass
 class Peaks:
-    rss: int = 0
+    rss: int = 0  # the pipeline process and its loader processes, together
+    loader_rss: int = 0  # the loaders' share of it
     child_rss: int = 0
     sim_rss: int = 0
 
@@ -309,7 +311,9 @@ def watch(proc: subprocess.Popen[bytes], sim: psutil.Process, peaks: Peaks) -> i
             children = []
         # The loader processes (multiprocessing's) hold part of the pass: counted with it.
         loaders = [c for c in children if _is_loader(c)]
-        peaks.rss = max(peaks.rss, _rss(me) + sum(_rss(c) for c in loaders))
+        main, loading = _rss(me), sum(_rss(c) for c in loaders)
+        if main + loading > peaks.rss:
+            peaks.rss, peaks.loader_rss = main + loading, loading
         others = (_rss(c) for c in children if c not in loaders)
         peaks.child_rss = max(peaks.child_rss, max(others, default=0))
         peaks.sim_rss = max(peaks.sim_rss, _rss(sim))
@@ -375,6 +379,7 @@ def run_pipeline(
         minimum=minimum_calls(accounts.count, first, LAST),
         rows=fact_rows(url, since),
         rss_mb=peaks.rss / 2**20,
+        loader_rss_mb=peaks.loader_rss / 2**20,
         child_rss_mb=peaks.child_rss / 2**20,
         sim_rss_mb=peaks.sim_rss / 2**20,
         cpu=used,
@@ -539,6 +544,13 @@ def _fmt(value: float | int | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _rss_text(r: Result) -> str:
+    """Peak RSS of the run; "process+loaders" when loader processes held part of it."""
+    if r.rss_mb is None or not r.loader_rss_mb:
+        return _fmt(r.rss_mb, ".0f")
+    return f"{r.rss_mb - r.loader_rss_mb:.0f}+{r.loader_rss_mb:.0f}"
+
+
 def print_table(
     results: Sequence[Result], refs: dict[str, str], machine: float | None = None
 ) -> None:
@@ -556,7 +568,7 @@ def print_table(
                 _fmt(r.minimum, ","),
                 _fmt(r.rows, ","),
                 _fmt(r.rows_per_second, ",.0f"),
-                _fmt(r.rss_mb, ".0f"),
+                _rss_text(r),
                 _fmt(r.child_rss_mb, ".0f"),
                 _fmt(r.sim_rss_mb, ".0f"),
                 str(r.cpu or "-"),
@@ -575,6 +587,7 @@ def print_table(
         if n == 0:
             print("  ".join("-" * w for w in widths))
     clock = f"{NOW:%Y-%m-%d %H:%M} Beijing"
+    print("RSS MB: peak of the pipeline process (+ its loader processes at that moment)")
     print("CPU s: seconds of CPU used by the pipeline (with dbt) / the simulator / PostgreSQL")
     print(f"measured {date.today().isoformat()} on {os.cpu_count()} cores; clock {clock}")
     if machine is not None:
