@@ -254,29 +254,36 @@ class CpuSeconds:
     simulator: float
     postgres: float  # the server and its backends
 
+    @classmethod
+    def now(cls, sim: psutil.Process, warehouse: Warehouse) -> CpuSeconds:
+        """The totals so far: the suite's waited children (the runs), the simulator, the
+        server; a scenario's share is the difference of two readings."""
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(usage.ru_utime + usage.ru_stime, _cpu(sim), warehouse.cpu())
+
+    def __sub__(self, other: CpuSeconds) -> CpuSeconds:
+        return CpuSeconds(
+            self.pipeline - other.pipeline,
+            self.simulator - other.simulator,
+            self.postgres - other.postgres,
+        )
+
     def __str__(self) -> str:
         return f"{self.pipeline:.0f}/{self.simulator:.0f}/{self.postgres:.0f}"
 
 
-def _cpu(process: psutil.Process, reaped: bool = True) -> float:
-    """CPU seconds of ``process``, its live children and (``reaped``) the children it waited."""
+def _cpu(process: psutil.Process) -> float:
+    """CPU seconds of ``process``, of the children it waited for and of its live ones."""
     try:
         times = process.cpu_times()
-        total = times.user + times.system
-        if reaped:
-            total += times.children_user + times.children_system
-            for child in process.children(recursive=True):
-                with suppress(psutil.Error):
-                    t = child.cpu_times()
-                    total += t.user + t.system
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in process.children(recursive=True):
+            with suppress(psutil.Error):
+                t = child.cpu_times()
+                total += t.user + t.system
         return total
     except psutil.Error:
         return 0.0
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -359,18 +366,14 @@ def run_pipeline(
                 subprocess.run(args, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
             calls_before, since = sim_stats(base_url)["datacube_calls"], datetime.now(BEIJING)
         peaks = Peaks()
-        cpu = (_children_cpu(), _cpu(sim, reaped=False), warehouse.cpu())
+        cpu = CpuSeconds.now(sim, warehouse)
         started = time.perf_counter()
         with log.open("a") as out:
             args = [str(BIN / "wx-pipeline"), "run", "--start", str(first), "--end", str(LAST)]
             proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
             code = watch(proc, sim, peaks)
         seconds = time.perf_counter() - started
-        used = CpuSeconds(
-            _children_cpu() - cpu[0],
-            _cpu(sim, reaped=False) - cpu[1],
-            warehouse.cpu() - cpu[2],
-        )
+        used = CpuSeconds.now(sim, warehouse) - cpu
         calls = sim_stats(base_url)["datacube_calls"] - calls_before
     result = Result(
         name,
@@ -396,7 +399,7 @@ def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
     url = warehouse.database("bench_dlt_year")
     with simulator(accounts) as (base_url, sim):
         peaks = Peaks()
-        cpu = (_children_cpu(), _cpu(sim, reaped=False), warehouse.cpu())
+        cpu = CpuSeconds.now(sim, warehouse)
         started = time.perf_counter()
         args = [
             sys.executable,
@@ -412,11 +415,7 @@ def run_dlt(accounts: Accounts, days: int, warehouse: Warehouse) -> Result:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
             code = watch(proc, sim, peaks)
         seconds = time.perf_counter() - started
-        used = CpuSeconds(
-            _children_cpu() - cpu[0],
-            _cpu(sim, reaped=False) - cpu[1],
-            warehouse.cpu() - cpu[2],
-        )
+        used = CpuSeconds.now(sim, warehouse) - cpu
         calls = sim_stats(base_url)["datacube_calls"]
     with psycopg.connect(libpq_url(url)) as conn:
         tables = conn.execute(
