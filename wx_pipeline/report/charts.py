@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import html
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import plotly.graph_objects as go  # type: ignore[import-untyped, unused-ignore]
 import plotly.io as pio  # type: ignore[import-untyped, unused-ignore]
@@ -60,38 +61,76 @@ def subtitle(grain: str, period: Period, mart: str) -> str:
     return f"{grain} · {period.label()} (Beijing days) · analytics.{mart}"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 #: The trace types these charts draw (their defaults are all they need of a template).
 _TRACE_TYPES = ("scatter", "bar", "heatmap")
 
 
-@functools.cache
+#: The report's plotly template, registered under this name (``theme``).
+TEMPLATE = "wx_report"
+
+
 def _template() -> Any:
-    """plotly_white cut to the layout and these trace types: assigning the whole template
-    validates the defaults of every trace type plotly has, ~15 ms a figure (a report of a
-    hundred accounts draws ~900), and repeats them in every figure of the file."""
+    """plotly_white cut to the layout and these trace types, with the layout every chart
+    shares: assigning the whole template, or that layout, to each figure validated them again
+    (~9 ms a figure, and a report of a hundred accounts draws ~900); as plotly's default
+    template it is applied without that."""
     white = pio.templates["plotly_white"].to_plotly_json()
     data = {k: v for k, v in white["data"].items() if k in _TRACE_TYPES}
     layout = {
         k: v for k, v in white["layout"].items() if k not in ("geo", "polar", "scene", "ternary")
     }
-    return go.layout.Template(layout=layout, data=data)
+    template = go.layout.Template(layout=layout, data=data)
+    template.layout.update(
+        title={"x": 0.01},
+        margin={"l": 60, "r": 30, "t": 90, "b": 50},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        hovermode="x unified",
+        font={"family": FONTS},
+    )
+    return template
+
+
+@contextmanager
+def theme() -> Iterator[None]:
+    """The report's template as plotly's default while charts are drawn (the process's own
+    default is restored after). Setting it costs a few ms: the page sets it once around all
+    its charts, and a chart function drawn on its own sets it itself."""
+    saved = pio.templates.default
+    if saved == TEMPLATE:
+        yield
+        return
+    if TEMPLATE not in pio.templates:
+        pio.templates[TEMPLATE] = _template()
+    pio.templates.default = TEMPLATE
+    try:
+        yield
+    finally:
+        pio.templates.default = saved
+
+
+def _themed(draw: Callable[P, R]) -> Callable[P, R]:
+    """A chart function whose figures start from the report's template."""
+
+    @functools.wraps(draw)
+    def themed(*args: P.args, **kwargs: P.kwargs) -> R:
+        with theme():
+            return draw(*args, **kwargs)
+
+    return themed
 
 
 def _style(fig: Any, chart: str, sub: str, height: int = 380) -> Any:
     # The subtitle breaks after its grain: plotly does not wrap text.
     grain, _, rest = sub.partition(" · ")
     fig.update_layout(
-        template=_template(),
         title={
             "text": text(chart),
             "subtitle": {"text": f"{text(grain)}<br>{text(rest)}" if rest else text(grain)},
-            "x": 0.01,
         },
         height=height,
-        margin={"l": 60, "r": 30, "t": 90, "b": 50},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
-        hovermode="x unified",
-        font={"family": FONTS},
     )
     return fig
 
@@ -138,6 +177,7 @@ def _line_per_account(
     return fig
 
 
+@_themed
 def overview_followers(rows: Sequence[Row], period: Period, names: Mapping[str, str]) -> Chart:
     title = "Followers at the end of each day, all accounts"
     sub = subtitle("Daily", period, "fct_follower_growth_daily")
@@ -152,6 +192,7 @@ def overview_followers(rows: Sequence[Row], period: Period, names: Mapping[str, 
     return _chart("overview-followers", title, sub, empty, fig)
 
 
+@_themed
 def overview_net_growth(rows: Sequence[Row], period: Period, names: Mapping[str, str]) -> Chart:
     title = "Net follower growth per day, all accounts"
     sub = subtitle("Daily, new minus cancelled", period, "fct_follower_growth_daily")
@@ -175,6 +216,7 @@ def _group(rows: Sequence[Row]) -> dict[str, list[Row]]:
 # --- followers --------------------------------------------------------------------------
 
 
+@_themed
 def followers_total(rows: Sequence[Row], period: Period) -> Chart:
     title = "Followers at the end of each day"
     sub = subtitle("Daily", period, "fct_follower_growth_daily")
@@ -196,6 +238,7 @@ def followers_total(rows: Sequence[Row], period: Period) -> Chart:
     return _chart("followers-total", title, sub, empty, fig)
 
 
+@_themed
 def net_growth(rows: Sequence[Row], period: Period) -> Chart:
     title = "Net follower growth per day, with 7- and 28-day rolling sums"
     sub = subtitle(
@@ -245,6 +288,7 @@ def net_growth(rows: Sequence[Row], period: Period) -> Chart:
     return _chart("followers-net-growth", title, sub, empty, fig)
 
 
+@_themed
 def follower_sources(rows: Sequence[Row], period: Period) -> Chart:
     title = "Followers gained and lost by source"
     sub = subtitle(
@@ -286,6 +330,7 @@ def follower_sources(rows: Sequence[Row], period: Period) -> Chart:
 # --- articles ---------------------------------------------------------------------------
 
 
+@_themed
 def article_read_curve(rows: Sequence[Row], period: Period) -> Chart:
     top = rows[:CURVE_ARTICLES]
     title = f"Read curve of the top {len(top) or CURVE_ARTICLES} articles, day 0 to 6"
@@ -318,6 +363,7 @@ def article_read_curve(rows: Sequence[Row], period: Period) -> Chart:
     return _chart("articles-read-curve", title, sub, empty, fig)
 
 
+@_themed
 def article_read_sources(rows: Sequence[Row], period: Period) -> Chart:
     title = "Article readers by source"
     sub = subtitle(
@@ -350,6 +396,7 @@ def article_read_sources(rows: Sequence[Row], period: Period) -> Chart:
 # --- reads by hour ----------------------------------------------------------------------
 
 
+@_themed
 def reads_heatmap(rows: Sequence[Row], period: Period, measure: str) -> Chart:
     """`measure` is "reads" or "shares": the average per day of that weekday, per hour."""
     title = f"{measure.capitalize()} by weekday and hour of day"
@@ -393,6 +440,7 @@ def reads_heatmap(rows: Sequence[Row], period: Period, measure: str) -> Chart:
 # --- messages ---------------------------------------------------------------------------
 
 
+@_themed
 def messages_by_type(rows: Sequence[Row], period: Period) -> Chart:
     title = "Messages users sent, by type"
     sub = subtitle("Daily, messages per message type", period, "fct_message_activity_daily")
@@ -402,6 +450,7 @@ def messages_by_type(rows: Sequence[Row], period: Period) -> Chart:
     )
 
 
+@_themed
 def message_senders(rows: Sequence[Row], period: Period) -> Chart:
     title = "Users who sent messages, by messages sent"
     sub = subtitle(
@@ -451,6 +500,7 @@ def _stacked_days(
 # --- callbacks --------------------------------------------------------------------------
 
 
+@_themed
 def callback_volume(rows: Sequence[Row], period: Period) -> Chart:
     title = "Callbacks and failure rate per day"
     sub = subtitle(
@@ -497,6 +547,7 @@ def callback_volume(rows: Sequence[Row], period: Period) -> Chart:
     return _chart("callbacks-volume", title, sub, empty, fig)
 
 
+@_themed
 def callback_latency(rows: Sequence[Row], period: Period, threshold_ms: float) -> Chart:
     title = "Average callback latency per day"
     sub = subtitle(

@@ -325,8 +325,9 @@ def render(data: ReportData, generated_at: datetime) -> str:
     anchors = {kf.account_id: f"account-{n}" for n, kf in enumerate(data.figures, start=1)}
     figures = _Figures()
     # Rendered in document order: the first figure rendered carries plotly.js.
-    overview = _overview(data, figures, anchors)
-    accounts = [_account(kf, data, figures, anchors[kf.account_id]) for kf in data.figures]
+    with charts.theme():  # once for all the charts (see charts.theme)
+        overview = _overview(data, figures, anchors)
+        accounts = [_account(kf, data, figures, anchors[kf.account_id]) for kf in data.figures]
     nav = "".join(
         f'<a href="#{anchors[kf.account_id]}">{escape(kf.name)}</a>' for kf in data.figures
     )

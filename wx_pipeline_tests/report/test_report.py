@@ -509,3 +509,28 @@ def test_it_renders_offline_in_a_browser(full: Written, tmp_path: Path) -> None:
     assert drawn == len(full.dom.find_all("figure", data_state="ok"))
     assert CJK.search(title)
     assert unescape(escape(title)) == title
+
+
+def test_a_chart_drawn_on_its_own_has_the_report_style_and_leaves_plotly_default() -> None:
+    import plotly.io as pio
+
+    from wx_pipeline.report import charts
+    from wx_pipeline.report.model import Period
+
+    period = Period(date(2026, 3, 1), date(2026, 3, 3))
+    rows = [
+        {"date_day": day, "cumulative_followers": 100 + n} for n, day in enumerate(period.dates())
+    ]
+    before = pio.templates.default
+    chart = charts.followers_total(rows, period)
+    assert pio.templates.default == before
+    assert chart.figure is not None
+    layout = chart.figure.layout
+    # The shared layout comes with the template; the figure holds its own title and size.
+    assert layout.template.layout.hovermode == "x unified"
+    assert layout.template.layout.legend.orientation == "h"
+    assert layout.title.text == "Followers at the end of each day"
+    assert layout.height == 320
+    with charts.theme():
+        assert pio.templates.default == charts.TEMPLATE
+    assert pio.templates.default == before
