@@ -512,7 +512,7 @@ def test_it_renders_offline_in_a_browser(full: Written, tmp_path: Path) -> None:
 
 
 def test_a_chart_drawn_on_its_own_has_the_report_style_and_leaves_plotly_default() -> None:
-    import plotly.io as pio
+    import plotly.io as pio  # type: ignore[import-untyped, unused-ignore]
 
     from wx_pipeline.report import charts
     from wx_pipeline.report.model import Period
