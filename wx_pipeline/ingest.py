@@ -25,7 +25,7 @@ import multiprocessing
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -42,7 +42,7 @@ from wx_pipeline.warehouse.store import (
     LoaderLostError,
     Stored,
     WarehouseUnavailableError,
-    store_chunk,
+    store_chunks,
     store_in_loader,
     warm_up,
 )
@@ -56,6 +56,9 @@ CHUNK_DAYS = 31
 #: Chunks stored (archive COPY, normalising, fact COPY) at once: Postgres works on one while
 #: Python encodes the next; more brings nothing on two cores.
 LOADERS = 2
+#: The most chunks stored together (one endpoint, different accounts): those that wait while
+#: the loaders are busy go in one batch, two transactions for all of them (``store_chunks``).
+BATCH_CHUNKS = 16
 #: A pass planning at least this many windows stores its chunks in loader processes: storing
 #: is the CPU-heavy half, and in threads it holds the interpreter lock the fetching needs
 #: (the daily run of a year for 5 accounts: 75 s -> 58 s). A smaller pass (a nightly one of a
@@ -303,7 +306,8 @@ class _Pass:
         self.stored = 0
         self.held = 0  # answers fetched and not stored yet
         self.later: list[tuple[Work, list[Window]]] = []  # chunks for the second round
-        self.processes = False  # chunks stored in loader processes, else in threads
+        #: The warehouse's URL for loader processes to connect to; None: stored in threads.
+        self.loader_url: str | None = None
 
     def run(self, work: Sequence[Work], loader_processes: bool | None) -> None:
         started, calls_before = time.perf_counter(), self.client.calls.total()
@@ -311,9 +315,10 @@ class _Pass:
         # accounts is not held at once.
         self.planned = sum(len(self.client.plan(w.endpoint, w.first, w.last)) for w in work)
         self.report.minimum_calls += self.planned
-        self.processes = (
-            self.planned >= LOADER_PROCESS_WINDOWS if loader_processes is None else loader_processes
-        )
+        if loader_processes is None:
+            loader_processes = self.planned >= LOADER_PROCESS_WINDOWS
+        if loader_processes:
+            self.loader_url = self.engine.url.render_as_string(hide_password=False)
         try:
             with ThreadPoolExecutor(LOADERS, thread_name_prefix="wx-load") as threads:
                 asyncio.run(self._run(work, threads))
@@ -322,28 +327,29 @@ class _Pass:
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 
-    async def _run(self, work: Sequence[Work], pool: ThreadPoolExecutor) -> None:
+    async def _run(self, work: Sequence[Work], threads: ThreadPoolExecutor) -> None:
         gate = asyncio.Semaphore(self.jobs_in_flight)
+        batches = _Batches(partial(self._store, threads), LOADERS)
         try:
             async with asyncio.TaskGroup() as group:
                 for item in work:
-                    group.create_task(self._job(item, gate, pool))
+                    group.create_task(self._job(item, gate, batches))
             # A chunk that met a transient failure (the API's bad minute after its retries, a
             # lost warehouse connection) gets a second round once everything else is done.
             later, self.later = self.later, []
             async with asyncio.TaskGroup() as group:
                 for item, chunk in later:
-                    group.create_task(self._again(item, chunk, gate, pool))
+                    group.create_task(self._again(item, chunk, gate, batches))
         finally:
             await self.client.aclose()
 
-    async def _job(self, work: Work, gate: asyncio.Semaphore, pool: ThreadPoolExecutor) -> None:
+    async def _job(self, work: Work, gate: asyncio.Semaphore, batches: _Batches) -> None:
         job = Job(work.account, work.endpoint, work.first, work.last)
         stop = asyncio.Event()  # the job's: set by an error that holds for every window
         async with gate:
             windows = self.client.plan(work.endpoint, work.first, work.last)
             for number, chunk in enumerate(chunks(windows)):
-                error = await self._chunk(job, chunk, stop, pool, probe_first=number == 0)
+                error = await self._chunk(job, chunk, stop, batches, probe_first=number == 0)
                 if error is None:
                     if stop.is_set():  # retired
                         break
@@ -355,11 +361,11 @@ class _Pass:
                 break  # configuration, quota, budget, invalid data: the rest would fail too
 
     async def _again(
-        self, work: Work, chunk: list[Window], gate: asyncio.Semaphore, pool: ThreadPoolExecutor
+        self, work: Work, chunk: list[Window], gate: asyncio.Semaphore, batches: _Batches
     ) -> None:
         job = Job(work.account, work.endpoint, work.first, work.last)
         async with gate:
-            error = await self._chunk(job, chunk, asyncio.Event(), pool, probe_first=True)
+            error = await self._chunk(job, chunk, asyncio.Event(), batches, probe_first=True)
         if error is not None:
             self._fail(job, error)
 
@@ -368,7 +374,7 @@ class _Pass:
         job: Job,
         chunk: list[Window],
         stop: asyncio.Event,
-        pool: ThreadPoolExecutor,
+        batches: _Batches,
         *,
         probe_first: bool,
     ) -> ChunkError | None:
@@ -380,16 +386,8 @@ class _Pass:
             return exc
         result = await self.client.fetch_windows(job, chunk, stop, probe_first=probe_first)
         self._hold(len(result.responses))
-        try:
-            # Off the event loop: COPY and normalising would stall every call in flight.
-            stored = await self._store(result, pool)
-        finally:
-            self._hold(-len(result.responses))
-        return self._record(result, stored)
-
-    async def _store(self, result: JobResult, threads: ThreadPoolExecutor) -> Stored:
         windows = result.windows
-        chunk = Chunk(
+        fetched = Chunk(
             endpoint=result.job.endpoint,
             account_id=result.job.account.app_id,
             account_name=result.job.account.name,
@@ -398,22 +396,34 @@ class _Pass:
             responses=result.responses,
             complete=result.ok and len(result.responses) == len(windows),
         )
+        try:
+            stored = await batches.store(fetched)
+        finally:
+            self._hold(-len(result.responses))
+        return self._record(result, stored)
+
+    async def _store(self, threads: ThreadPoolExecutor, chunks: list[Chunk]) -> list[Stored]:
+        """Store a batch off the event loop (COPY and normalising would stall every call in
+        flight): in a thread, or in a loader process."""
         loop = asyncio.get_running_loop()
-        if not self.processes:
-            call = partial(store_chunk, self.engine, chunk, self.run_id)
+        if self.loader_url is None:
+            call = partial(store_chunks, self.engine, chunks, self.run_id)
             return await loop.run_in_executor(threads, call)
-        url = self.engine.url.render_as_string(hide_password=False)
         try:
             return await loop.run_in_executor(
-                _loader_pool(), store_in_loader, url, chunk, self.run_id
+                _loader_pool(), store_in_loader, self.loader_url, chunks, self.run_id
             )
         except BrokenProcessPool:
-            _discard_loader_pool()  # the next chunk starts new loader processes
-            lost = LoaderLostError(
-                f"a loader process died while storing {chunk.endpoint.name} of account "
-                f"{chunk.account_name!r} ({chunk.account_id}); nothing of it was loaded"
-            )
-            return Stored(error=lost)
+            _discard_loader_pool()  # the next batch starts new loader processes
+            return [
+                Stored(
+                    error=LoaderLostError(
+                        f"a loader process died while storing {c.endpoint.name} of account "
+                        f"{c.account_name!r} ({c.account_id}); nothing of it was loaded"
+                    )
+                )
+                for c in chunks
+            ]
 
     def _record(self, result: JobResult, stored: Stored) -> ChunkError | None:
         """Count a stored chunk in the report; its error, if any."""
@@ -442,3 +452,50 @@ class _Pass:
 
     def _fail(self, job: Job, error: ChunkError) -> None:
         self.report.failures.append(AccountFailure(job.account, job.endpoint.name, error))
+
+
+class _Batches:
+    """Chunks on their way to ``store``, at most ``slots`` batches at a time. A chunk finding
+    a slot free goes alone; chunks that arrive while every slot is busy wait, and the next
+    free slot takes the oldest one with up to ``BATCH_CHUNKS - 1`` others of its endpoint."""
+
+    def __init__(self, store: Callable[[list[Chunk]], Awaitable[list[Stored]]], slots: int):
+        self._store = store
+        self._slots = slots
+        self._busy = 0
+        self._waiting: list[tuple[Chunk, asyncio.Future[Stored]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak ones
+
+    async def store(self, chunk: Chunk) -> Stored:
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._waiting.append((chunk, future))
+        if self._busy < self._slots:
+            self._busy += 1
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._take()
+                try:
+                    stored = await self._store([chunk for chunk, _ in batch])
+                except BaseException as exc:  # a bug, or the pass cancelled: its waiters learn
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    raise
+                for (_, future), result in zip(batch, stored, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._busy -= 1
+
+    def _take(self) -> list[tuple[Chunk, asyncio.Future[Stored]]]:
+        endpoint = self._waiting[0][0].endpoint.name
+        batch = [w for w in self._waiting if w[0].endpoint.name == endpoint][:BATCH_CHUNKS]
+        taken = {id(future) for _, future in batch}
+        self._waiting = [w for w in self._waiting if id(w[1]) not in taken]
+        return batch

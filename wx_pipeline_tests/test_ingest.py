@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import pickle
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -18,9 +20,11 @@ from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
+from wx_pipeline.warehouse.store import Chunk, Stored, store_chunks
 from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
 from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Window
 from wx_pipeline.wechat.errors import TransientError
+from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.fingerprint import fingerprint
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 from wx_pipeline_tests.wechat.scripted import scripted_server
@@ -302,3 +306,117 @@ def test_an_invalid_payload_error_crosses_from_a_loader_process_whole() -> None:
     back = pickle.loads(pickle.dumps(error))
     assert str(back) == str(error)
     assert (back.field, back.archive_id, back.window) == ("new_user", 7, (FIRST, LAST))
+
+
+def _chunk(account_id: str, day: date, *, invalid: bool = False, complete: bool = True) -> Chunk:
+    endpoint = BY_NAME["getusersummary"]
+    answer = response(endpoint, day, items_for(endpoint, day, 4), account_id=account_id)
+    if invalid:
+        body = copy.deepcopy(answer.body)
+        body["list"][0]["new_user"] = -1  # a negative counter
+        answer = RawResponse(account_id, endpoint.name, day, day, answer.fetched_at, body)
+    return Chunk(endpoint, account_id, account_id, day, day, [answer], complete)
+
+
+def test_chunks_stored_together_keep_each_chunks_guarantees(
+    new_database: Callable[[str], str],
+) -> None:
+    """Several accounts' chunks of an endpoint stored in one batch: each answer archived, the
+    complete valid chunks loaded, an invalid one loads nothing of its own (the others still
+    load), an incomplete one replaces nothing."""
+    url = new_database("batched")
+    migrate(url)
+    engine = make_engine(url)
+    day = date(2026, 3, 2)
+    batch = [
+        _chunk("wxbatch00000000001", day),
+        _chunk("wxbatch00000000002", day, invalid=True),
+        _chunk("wxbatch00000000003", day, complete=False),
+        _chunk("wxbatch00000000004", day),
+    ]
+    try:
+        stored = store_chunks(engine, batch, "t-batch")
+        with engine.connect() as conn:
+            query = "select account_id from wechat_raw.api_response where run_id = 't-batch'"
+            archived = [str(row[0]) for row in conn.execute(sa.text(query))]
+            assert sorted(archived) == sorted(c.account_id for c in batch)
+        assert [s.loaded for s in stored] == [True, False, False, True]
+        assert isinstance(stored[1].error, InvalidPayloadError)
+        assert stored[1].error.account_id == "wxbatch00000000002"
+        assert [s.error for s in (stored[0], stored[2], stored[3])] == [None, None, None]
+        for chunk, result in zip(batch, stored, strict=True):
+            rows = _rows(engine, "user_summary", chunk.account_id)
+            expected = len(chunk.responses[0].body["list"]) if result.loaded else 0
+            assert rows == expected == result.rows.get("user_summary", 0)
+            assert rows == 0 or result.loaded
+        assert stored[0].rows["user_summary"] > 0
+    finally:
+        engine.dispose()
+
+
+def test_chunks_that_wait_for_a_busy_loader_go_together_by_endpoint() -> None:
+    """The first chunk finds a loader free and goes alone; those arriving while it is busy
+    wait and leave in batches of one endpoint, oldest first."""
+    day = date(2026, 3, 2)
+    other = BY_NAME["getinterfacesummary"]
+    arrivals = [
+        _chunk("wxa", day),
+        _chunk("wxb", day),
+        Chunk(other, "wxc", "wxc", day, day, [], True),
+        _chunk("wxd", day),
+    ]
+    batches: list[list[str]] = []
+
+    async def scenario() -> list[Stored]:
+        release = asyncio.Event()
+
+        async def store(chunks: list[Chunk]) -> list[Stored]:
+            batches.append([c.account_id for c in chunks])
+            await release.wait()
+            return [Stored(loaded=True) for _ in chunks]
+
+        loaders = ingest_module._Batches(store, 1)
+        waiting = [asyncio.ensure_future(loaders.store(arrivals[0]))]
+        while not batches:  # the first is being stored
+            await asyncio.sleep(0)
+        waiting += [asyncio.ensure_future(loaders.store(c)) for c in arrivals[1:]]
+        await asyncio.sleep(0)
+        release.set()
+        return list(await asyncio.gather(*waiting))
+
+    stored = asyncio.run(scenario())
+    assert batches == [["wxa"], ["wxb", "wxd"], ["wxc"]]
+    assert all(s.loaded for s in stored)
+
+
+def test_a_pass_of_many_accounts_stores_what_chunk_by_chunk_stores(
+    sim: SimulatorServer, new_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batched (two accounts' chunks of an endpoint together) or one chunk at a time: the same
+    rows, archive and report."""
+    accounts = [_account(GOOD), _account(BAD)]
+    daily = [e for e in ENDPOINTS if not e.legacy]
+    prints, ledgers, reports = [], [], []
+    for batch in (ingest_module.BATCH_CHUNKS, 1):
+        monkeypatch.setattr(ingest_module, "BATCH_CHUNKS", batch)
+        url = new_database(f"batch_{batch}")
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            reports.append(
+                ingest(_client(sim, accounts), engine, daily, accounts, FIRST, LAST, run_id="t")
+            )
+            with engine.connect() as conn:  # archive ids follow the order answers were stored
+                ledger = "select account_id, endpoint, day, rows, final from wechat_meta.coverage"
+                ledgers.append(sorted(tuple(r) for r in conn.execute(sa.text(ledger))))
+        finally:
+            engine.dispose()
+        prints.append(fingerprint(url, ("wechat",)))
+    batched, single = reports
+    assert batched.failures == single.failures == []
+    assert batched.rows == single.rows
+    assert batched.total_rows > 0
+    assert batched.chunks == single.chunks > 0
+    assert batched.responses == single.responses
+    assert prints[0] == prints[1]
+    assert ledgers[0] == ledgers[1] != []

@@ -1,8 +1,9 @@
 """Idempotent loads: replace one account's rows of a date window, all tables of an endpoint at once.
 
-One transaction per (endpoint, account, window): take an advisory lock on (endpoint, account),
-DELETE the window from every table of the endpoint (main and child tables), COPY the new rows,
-replace the window's days in the coverage ledger, commit. Loading the same window twice leaves
+One transaction per (endpoint, account, window), or per several accounts' windows of one
+endpoint (``load_windows``): take an advisory lock on each (endpoint, account), DELETE the
+window from every table of the endpoint (main and child tables), COPY the new rows, replace the
+window's days in the coverage ledger, commit. Loading the same window twice leaves
 what loading it once does; two loads of the same endpoint and account wait for each other, so
 overlapping windows never duplicate or lose rows; a load that dies mid-COPY (killed connection,
 error) rolls back to the previous contents.
@@ -11,12 +12,13 @@ error) rolls back to the previous contents.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
 from pandas.api.types import is_datetime64_dtype
-from psycopg import sql
+from psycopg import Cursor, sql
 
 from wx_pipeline.warehouse.copy_format import copy_data
 from wx_pipeline.warehouse.coverage import LedgerDay, write_ledger
@@ -37,6 +39,17 @@ def lock_key(endpoint: Endpoint, account_id: str) -> str:
     return f"wx:load:{endpoint.name}:{account_id}"
 
 
+@dataclass(frozen=True)
+class WindowLoad:
+    """One account's window of an endpoint: its frames (one per table) and ledger days."""
+
+    account_id: str
+    begin: date
+    end: date
+    frames: Mapping[str, pd.DataFrame]
+    ledger: Sequence[LedgerDay] | None = None
+
+
 def load_window(
     engine: sa.Engine,
     endpoint: Endpoint,
@@ -54,40 +67,70 @@ def load_window(
     the frames' answers cover) replaces the window's days in the coverage ledger in the same
     transaction; None leaves the ledger alone. Returns the rows loaded per table.
     """
-    if begin > end:
-        raise FrameMismatchError(f"empty window {begin}..{end}")
-    expected = [t.name for t in endpoint.tables]
-    if sorted(frames) != sorted(expected):
-        raise FrameMismatchError(
-            f"{endpoint.name} loads tables {expected}, got frames for {sorted(frames)}"
+    load = WindowLoad(account_id, begin, end, frames, ledger)
+    return load_windows(engine, endpoint, [load], run_id)[0]
+
+
+def load_windows(
+    engine: sa.Engine, endpoint: Endpoint, loads: Sequence[WindowLoad], run_id: str | None
+) -> list[dict[str, int]]:
+    """Several windows of `endpoint` (of different accounts, say) replaced as `load_window`
+    replaces one, all in one transaction: all or none. Returns the rows per table of each."""
+    expected = sorted(t.name for t in endpoint.tables)
+    checked: list[dict[str, pd.DataFrame]] = []
+    for load in loads:
+        if load.begin > load.end:
+            raise FrameMismatchError(f"empty window {load.begin}..{load.end}")
+        if sorted(load.frames) != expected:
+            raise FrameMismatchError(
+                f"{endpoint.name} loads tables {expected}, got frames for {sorted(load.frames)}"
+            )
+        checked.append(
+            {
+                t.name: _checked(t, load.frames[t.name], load.account_id, load.begin, load.end)
+                for t in endpoint.tables
+            }
         )
-    checked = {t.name: _checked(t, frames[t.name], account_id, begin, end) for t in endpoint.tables}
     with engine.connect() as conn, conn.begin():
-        conn.execute(_LOCK, {"key": lock_key(endpoint, account_id)})
+        # In one order, so that two runs loading overlapping accounts wait rather than deadlock.
+        for key in sorted({lock_key(endpoint, load.account_id) for load in loads}):
+            conn.execute(_LOCK, {"key": key})
         raw = driver_connection(conn)
         with raw.cursor() as cur:
-            for table in endpoint.tables:
-                cur.execute(
-                    sql.SQL(
-                        "DELETE FROM {}.{} WHERE {} = %s AND ref_date BETWEEN %s AND %s"
-                    ).format(
-                        sql.Identifier(FACT_SCHEMA),
-                        sql.Identifier(table.name),
-                        sql.Identifier(ACCOUNT_ID),
-                    ),
-                    (account_id, begin, end),
-                )
-                frame = checked[table.name]
-                if not len(frame):
-                    continue
-                data = copy_data(table, frame, account_id, run_id)
-                with cur.copy(data.statement) as copy:
-                    for chunk in data.chunks:
-                        copy.write(chunk)
-            if ledger is not None:
-                main = checked[endpoint.table.name]
-                write_ledger(cur, endpoint, account_id, begin, end, ledger, main, run_id)
-    return {name: len(frame) for name, frame in checked.items()}
+            for load, frames in zip(loads, checked, strict=True):
+                _replace(cur, endpoint, load, frames, run_id)
+    return [{name: len(frame) for name, frame in frames.items()} for frames in checked]
+
+
+def _replace(
+    cur: Cursor[object],
+    endpoint: Endpoint,
+    load: WindowLoad,
+    frames: Mapping[str, pd.DataFrame],
+    run_id: str | None,
+) -> None:
+    """DELETE one window from every table of `endpoint`, COPY its rows, write its ledger days."""
+    for table in endpoint.tables:
+        cur.execute(
+            sql.SQL("DELETE FROM {}.{} WHERE {} = %s AND ref_date BETWEEN %s AND %s").format(
+                sql.Identifier(FACT_SCHEMA),
+                sql.Identifier(table.name),
+                sql.Identifier(ACCOUNT_ID),
+            ),
+            (load.account_id, load.begin, load.end),
+        )
+        frame = frames[table.name]
+        if not len(frame):
+            continue
+        data = copy_data(table, frame, load.account_id, run_id)
+        with cur.copy(data.statement) as copy:
+            for chunk in data.chunks:
+                copy.write(chunk)
+    if load.ledger is not None:
+        main = frames[endpoint.table.name]
+        write_ledger(
+            cur, endpoint, load.account_id, load.begin, load.end, load.ledger, main, run_id
+        )
 
 
 def _checked(
