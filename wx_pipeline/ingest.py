@@ -56,9 +56,12 @@ CHUNK_DAYS = 31
 #: Chunks stored (archive COPY, normalising, fact COPY) at once: Postgres works on one while
 #: Python encodes the next; more brings nothing on two cores.
 LOADERS = 2
-#: The most chunks stored together (one endpoint, different accounts): those that wait while
-#: the loaders are busy go in one batch, two transactions for all of them (``store_chunks``).
+#: The most chunks, and answers, stored together (one endpoint, different accounts): those
+#: that wait while the loaders are busy go in one batch, two transactions for all of them
+#: (``store_chunks``). Meant for the small chunks of a nightly run: a loader holds a batch's
+#: frames at once, so month-long chunks go one or two at a time.
 BATCH_CHUNKS = 16
+BATCH_ANSWERS = 64
 #: A pass planning at least this many windows stores its chunks in loader processes: storing
 #: is the CPU-heavy half, and in threads it holds the interpreter lock the fetching needs
 #: (the daily run of a year for 5 accounts: 75 s -> 58 s). A smaller pass (a nightly one of a
@@ -457,7 +460,8 @@ class _Pass:
 class _Batches:
     """Chunks on their way to ``store``, at most ``slots`` batches at a time. A chunk finding
     a slot free goes alone; chunks that arrive while every slot is busy wait, and the next
-    free slot takes the oldest one with up to ``BATCH_CHUNKS - 1`` others of its endpoint."""
+    free slot takes the oldest one with others of its endpoint, up to ``BATCH_CHUNKS`` chunks
+    and ``BATCH_ANSWERS`` answers."""
 
     def __init__(self, store: Callable[[list[Chunk]], Awaitable[list[Stored]]], slots: int):
         self._store = store
@@ -495,7 +499,18 @@ class _Batches:
 
     def _take(self) -> list[tuple[Chunk, asyncio.Future[Stored]]]:
         endpoint = self._waiting[0][0].endpoint.name
-        batch = [w for w in self._waiting if w[0].endpoint.name == endpoint][:BATCH_CHUNKS]
+        batch: list[tuple[Chunk, asyncio.Future[Stored]]] = []
+        answers = 0
+        for waiting in self._waiting:
+            chunk = waiting[0]
+            if chunk.endpoint.name != endpoint:
+                continue
+            if batch and (
+                len(batch) == BATCH_CHUNKS or answers + len(chunk.responses) > BATCH_ANSWERS
+            ):
+                break
+            batch.append(waiting)
+            answers += len(chunk.responses)
         taken = {id(future) for _, future in batch}
         self._waiting = [w for w in self._waiting if id(w[1]) not in taken]
         return batch

@@ -354,17 +354,9 @@ def test_chunks_stored_together_keep_each_chunks_guarantees(
         engine.dispose()
 
 
-def test_chunks_that_wait_for_a_busy_loader_go_together_by_endpoint() -> None:
-    """The first chunk finds a loader free and goes alone; those arriving while it is busy
-    wait and leave in batches of one endpoint, oldest first."""
-    day = date(2026, 3, 2)
-    other = BY_NAME["getinterfacesummary"]
-    arrivals = [
-        _chunk("wxa", day),
-        _chunk("wxb", day),
-        Chunk(other, "wxc", "wxc", day, day, [], True),
-        _chunk("wxd", day),
-    ]
+def _batches_formed(arrivals: list[Chunk]) -> list[list[str]]:
+    """The batches (their chunks' account ids) one busy loader slot forms: the first chunk
+    arrives alone, the others while it is being stored."""
     batches: list[list[str]] = []
 
     async def scenario() -> list[Stored]:
@@ -384,9 +376,26 @@ def test_chunks_that_wait_for_a_busy_loader_go_together_by_endpoint() -> None:
         release.set()
         return list(await asyncio.gather(*waiting))
 
-    stored = asyncio.run(scenario())
-    assert batches == [["wxa"], ["wxb", "wxd"], ["wxc"]]
-    assert all(s.loaded for s in stored)
+    assert all(s.loaded for s in asyncio.run(scenario()))
+    return batches
+
+
+def test_chunks_that_wait_for_a_busy_loader_go_together_by_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first chunk finds a loader free and goes alone; those arriving while it is busy
+    wait and leave in batches of one endpoint, oldest first, within the batch's bounds."""
+    day = date(2026, 3, 2)
+    other = BY_NAME["getinterfacesummary"]
+    arrivals = [
+        _chunk("wxa", day),
+        _chunk("wxb", day),
+        Chunk(other, "wxc", "wxc", day, day, [], True),
+        _chunk("wxd", day),
+    ]
+    assert _batches_formed(arrivals) == [["wxa"], ["wxb", "wxd"], ["wxc"]]
+    monkeypatch.setattr(ingest_module, "BATCH_ANSWERS", 1)  # one answer each: one at a time
+    assert _batches_formed(arrivals) == [["wxa"], ["wxb"], ["wxc"], ["wxd"]]
 
 
 def test_a_pass_of_many_accounts_stores_what_chunk_by_chunk_stores(
