@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from wx_pipeline import ingest as ingest_module
-from wx_pipeline.ingest import CHUNK_DAYS, chunks, ingest
+from wx_pipeline.ingest import CHUNK_DAYS, IngestReport, chunks, ingest
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
@@ -210,6 +210,17 @@ def test_a_chunk_with_a_window_that_cannot_be_fetched_replaces_nothing(
     assert archived >= 31 + 4
 
 
+def _same_pass(a: IngestReport, b: IngestReport) -> None:
+    """Two passes of the same work, stored two ways, report the same: no failure, the same
+    rows, chunks, answers and unknown codes."""
+    assert a.failures == b.failures == []
+    assert a.rows == b.rows
+    assert a.total_rows > 0
+    assert a.chunks == b.chunks > 0
+    assert a.responses == b.responses
+    assert a.unknown_codes == b.unknown_codes
+
+
 def test_loader_processes_store_what_threads_store(
     sim: SimulatorServer, new_database: Callable[[str], str]
 ) -> None:
@@ -243,11 +254,7 @@ def test_loader_processes_store_what_threads_store(
             engine.dispose()
         prints.append(fingerprint(url, ("wechat",)))
     threads, processes_ = reports
-    assert threads.failures == processes_.failures == []
-    assert threads.rows == processes_.rows
-    assert threads.total_rows > 0
-    assert threads.chunks == processes_.chunks > 0
-    assert threads.unknown_codes == processes_.unknown_codes
+    _same_pass(threads, processes_)
     assert prints[0] == prints[1]
     assert archived == [threads.responses, processes_.responses]
     assert threads.responses > 0
@@ -421,11 +428,6 @@ def test_a_pass_of_many_accounts_stores_what_chunk_by_chunk_stores(
         finally:
             engine.dispose()
         prints.append(fingerprint(url, ("wechat",)))
-    batched, single = reports
-    assert batched.failures == single.failures == []
-    assert batched.rows == single.rows
-    assert batched.total_rows > 0
-    assert batched.chunks == single.chunks > 0
-    assert batched.responses == single.responses
+    _same_pass(*reports)
     assert prints[0] == prints[1]
     assert ledgers[0] == ledgers[1] != []
