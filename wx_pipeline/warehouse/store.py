@@ -79,11 +79,6 @@ class Stored:
     seconds: float = 0.0
 
 
-def store_chunk(engine: sa.Engine, chunk: Chunk, run_id: str | None) -> Stored:
-    """Archive ``chunk`` and, when it is complete, replace its days in the warehouse."""
-    return store_chunks(engine, [chunk], run_id)[0]
-
-
 def store_chunks(engine: sa.Engine, chunks: Sequence[Chunk], run_id: str | None) -> list[Stored]:
     """Store chunks of one endpoint (different accounts') together: their answers archived in
     one transaction, the complete ones' days replaced in one more. Each chunk keeps its own
