@@ -79,6 +79,12 @@ class DbtError(WxUserError):
 # --- running dbt -------------------------------------------------------------------------------
 
 
+#: For the pipeline's own dbt invocations (the assets): no dbt.log. dbt writes every event
+#: there at debug level, ~1 s of a nightly build, into a directory the asset then deletes;
+#: a failure reaches Dagster and the CLI from dbt's stdout events, not from that file.
+NO_FILE_LOG: Final = {"DBT_LOG_LEVEL_FILE": "none"}
+
+
 def dbt_env(url: str | None) -> dict[str, str]:
     """The `WX_DBT_*` variables profiles.yml reads, for the warehouse at `url`.
 

@@ -31,6 +31,7 @@ from wx_pipeline.dbt_project import (
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
     SOURCE_NAME,
+    NO_FILE_LOG,
     dbt_env,
     dbt_executable,
     parse_state_kept,
@@ -107,7 +108,8 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         # dagster-dbt passes os.environ on.
         url = warehouse.resolved_url()
         tags = context.run.tags
-        os.environ.update({**dbt_env(url), **window_env(run_window(tags), run_accounts(tags))})
+        window = window_env(run_window(tags), run_accounts(tags))
+        os.environ.update({**dbt_env(url), **window, **NO_FILE_LOG})
         progress.report("dbt", "build", 0, 1)
         # A target directory per invocation (dagster-dbt's default is one more under dbt/target
         # for every run, a few MB each, never removed), started from the kept parse state.

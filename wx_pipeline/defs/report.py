@@ -17,6 +17,7 @@ import dagster as dg
 
 from wx_pipeline.dbt_project import (
     MANIFEST_PATH,
+    NO_FILE_LOG,
     dbt_env,
     docs_dir,
     parse_state_kept,
@@ -91,7 +92,7 @@ def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]
             context.log.info(f"dbt docs are current (project version {version}), not regenerated")
             return
         url = warehouse.resolved_url()
-        os.environ.update(dbt_env(url))
+        os.environ.update({**dbt_env(url), **NO_FILE_LOG})
         target.mkdir(parents=True, exist_ok=True)
         with parse_state_kept(get_settings().home, url, target):
             dbt = dbt_resource()

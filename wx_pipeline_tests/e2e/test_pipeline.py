@@ -138,6 +138,7 @@ def test_docs_are_generated_again_only_when_missing_or_the_project_changed(
 
     assert (docs / "index.html").exists()
     assert (docs / "catalog.json").exists()
+    assert not (docs / "dbt.log").exists()  # dbt's debug log is not written (NO_FILE_LOG)
     with pytest.MonkeyPatch.context() as mp:
         configure(mp, pipeline.home.parent, pipeline.sim, pipeline.url, ACCOUNTS, pipeline.now)
         # By the module's run (and by other tests' runs into homes of their own: Dagster's
