@@ -127,18 +127,23 @@ def expected_set(endpoint: Endpoint, start: date, newest: date) -> frozenset[dat
     )
 
 
+@functools.lru_cache(maxsize=256)
+def expected_days(endpoint: Endpoint, start: date, newest: date) -> tuple[date, ...]:
+    """``expected_set`` in order: filtering it keeps the order, where sorting what is left
+    cost most of the status of a hundred accounts."""
+    return tuple(sorted(expected_set(endpoint, start, newest)))
+
+
 def needed_days(
     endpoint: Endpoint, start: date, newest: date, loaded: Mapping[date, bool]
 ) -> list[date]:
     """Days not loaded yet, and cumulative send dates loaded before their totals were final
-    that are final now."""
-    expected = expected_set(endpoint, start, newest)
-    refetch = {
-        d
-        for d, final in loaded.items()
-        if not final and d in expected and is_final(endpoint, d, newest)
-    }
-    return sorted((expected - loaded.keys()) | refetch)
+    that are final now, in order."""
+    expected = expected_days(endpoint, start, newest)
+    if not loaded:
+        return list(expected)
+    refetch = {d for d, final in loaded.items() if not final and is_final(endpoint, d, newest)}
+    return [d for d in expected if d not in loaded or d in refetch]
 
 
 @functools.lru_cache(maxsize=256)
@@ -242,9 +247,10 @@ def gather_state(
     budget = daily_budget or ASSUMED_DAILY_QUOTA
     state: dict[tuple[str, str], BucketState] = {}
     for account in accounts:
+        ledger = days_loaded(conn, account.app_id)
         for endpoint in endpoints:
             key = (account.app_id, endpoint.name)
-            loaded = days_loaded(conn, account.app_id, endpoint.name)
+            loaded = ledger.get(endpoint.name, {})
             needed = needed_days(endpoint, start, newest, loaded)
             if not needed:
                 continue

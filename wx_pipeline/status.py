@@ -113,11 +113,12 @@ def account_status(
         if account.app_id in granted:
             status.authorised, status.authorisation = _authorisation(granted[account.app_id])
         by_family: dict[str, tuple[FamilyStatus, set[date]]] = {}
+        ledger = days_loaded(conn, account.app_id)
         for endpoint in endpoints:
             family, missing = by_family.setdefault(
                 asset_family(endpoint), (FamilyStatus(asset_family(endpoint)), set())
             )
-            loaded = days_loaded(conn, account.app_id, endpoint.name)
+            loaded = ledger.get(endpoint.name, {})
             if loaded:
                 first, last = min(loaded), max(loaded)
                 family.first_day = min(family.first_day or first, first)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -68,14 +69,18 @@ def owned_days(
 
 
 def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Contiguous runs of `days`, as (first, last) pairs in order."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if runs and day == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
+    """Contiguous runs of `days`, as (first, last) pairs in order. In numpy, on day numbers:
+    the status of a hundred accounts with a decade of history missing walks millions of days."""
+    ordinals = np.unique(np.fromiter((d.toordinal() for d in days), dtype=np.int64))
+    if not len(ordinals):
+        return []
+    breaks = np.flatnonzero(np.diff(ordinals) != 1)
+    firsts = ordinals[np.concatenate(([0], breaks + 1))]
+    lasts = ordinals[np.concatenate((breaks, [len(ordinals) - 1]))]
+    return [
+        (date.fromordinal(int(first)), date.fromordinal(int(last)))
+        for first, last in zip(firsts, lasts, strict=True)
+    ]
 
 
 def _restricted(response: RawResponse, days: set[date]) -> RawResponse:
