@@ -534,3 +534,38 @@ def test_a_chart_drawn_on_its_own_has_the_report_style_and_leaves_plotly_default
     with charts.theme():
         assert pio.templates.default == charts.TEMPLATE
     assert pio.templates.default == before
+
+
+def test_two_axis_charts_keep_their_panels_and_axes() -> None:
+    """The charts with two panels or two y axes are laid out by hand (not `make_subplots`):
+    each trace on its axes, the panels sharing the day axis, the rate on the right."""
+    from wx_pipeline.report import charts
+    from wx_pipeline.report.model import Period
+
+    period = Period(date(2026, 3, 1), date(2026, 3, 3))
+    growth = [
+        {"date_day": d, "net_growth": n - 1, "net_growth_7d": n, "net_growth_28d": 2 * n}
+        for n, d in enumerate(period.dates())
+    ]
+    figure = charts.net_growth(growth, period).figure
+    assert figure is not None
+    assert [(t.type, t.xaxis, t.yaxis) for t in figure.data] == [
+        ("bar", "x", "y"),
+        ("scatter", "x2", "y2"),
+        ("scatter", "x2", "y2"),
+    ]
+    top, bottom = figure.layout.xaxis, figure.layout.xaxis2
+    assert (top.matches, top.showticklabels, top.title.text) == ("x2", False, None)
+    assert (bottom.title.text, bottom.range) == ("Beijing day", top.range)
+    assert figure.layout.yaxis.domain[0] > figure.layout.yaxis2.domain[1]  # top above bottom
+
+    callbacks = [
+        {"date_day": d, "callback_count": 10, "failure_rate": 0.1, "fail_count": 1}
+        for d in period.dates()
+    ]
+    figure = charts.callback_volume(callbacks, period).figure
+    assert figure is not None
+    assert [(t.type, t.yaxis) for t in figure.data] == [("bar", "y"), ("scatter", "y2")]
+    rate = figure.layout.yaxis2
+    assert (rate.overlaying, rate.side, rate.tickformat) == ("y", "right", ".1%")
+    assert figure.layout.yaxis.title.text == "callbacks"
