@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from wx_pipeline.heap import freeze_long_lived
 from wx_pipeline.settings import Account
 from wx_pipeline.warehouse.normalize import InvalidPayloadError
 from wx_pipeline.warehouse.store import (
@@ -120,8 +121,10 @@ def _loader_pool() -> ProcessPoolExecutor:
     fork would copy mid-use."""
     global _loaders
     if _loaders is None:
-        _loaders = ProcessPoolExecutor(LOADERS, mp_context=multiprocessing.get_context("spawn"))
-        _loaders.submit(warm_up)
+        _loaders = ProcessPoolExecutor(
+            LOADERS, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+        )
+        _loaders.submit(warm_up)  # the first process starts now, its imports beside the fetch
     return _loaders
 
 
@@ -313,6 +316,7 @@ class _Pass:
         self.loader_url: str | None = None
 
     def run(self, work: Sequence[Work], loader_processes: bool | None) -> None:
+        freeze_long_lived()
         started, calls_before = time.perf_counter(), self.client.calls.total()
         # Counted now, planned again as each job starts: a decade of windows for a hundred
         # accounts is not held at once.

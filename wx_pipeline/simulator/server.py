@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from wx_pipeline.heap import freeze_long_lived
 from wx_pipeline.serving import ThreadedUvicorn
 from wx_pipeline.simulator.app import create_app
 from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
@@ -129,6 +130,7 @@ class SimulatorServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until Ctrl-C / SIGTERM."""
+        freeze_long_lived()  # its libraries and set-up live as long as the process
         if self.pusher is not None:
             # Once the server runs: the pusher's first ticket goes out with the receiver up.
             threading.Thread(target=self._start_pushing, daemon=True).start()

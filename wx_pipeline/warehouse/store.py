@@ -25,6 +25,7 @@ import psycopg
 import sqlalchemy as sa
 
 from wx_pipeline.errors import WxUserError
+from wx_pipeline.heap import freeze_long_lived
 from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.db import make_engine
@@ -139,4 +140,7 @@ def store_in_loader(url: str, chunks: Sequence[Chunk], run_id: str | None) -> li
 
 
 def warm_up() -> None:
-    """Nothing: submitted when a loader pool starts, so its imports overlap the first fetch."""
+    """A loader process's start: importing this module brought the libraries in (submitted
+    when the pool starts, so that happens beside the first fetch); they are frozen out of the
+    collector's way."""
+    freeze_long_lived()
