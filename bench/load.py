@@ -85,7 +85,7 @@ def payloads(
                         "add_to_fav_count": fv,
                     }
                 )
-        out.append(RawResponse(account, ENDPOINT.name, day, day, fetched, {"list": items}))
+        out.append(RawResponse.of(account, ENDPOINT.name, day, day, fetched, {"list": items}))
     return out
 
 

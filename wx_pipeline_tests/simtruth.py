@@ -43,7 +43,7 @@ def truth_responses(
     with every day up to ``final_through`` (default: the simulator's yesterday) final."""
     fetched = datetime(2000, 1, 1, tzinfo=BEIJING)
     return [
-        RawResponse(
+        RawResponse.of(
             account_id=account.app_id,
             endpoint=endpoint.name,
             begin=day,

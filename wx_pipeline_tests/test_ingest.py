@@ -321,7 +321,7 @@ def _chunk(account_id: str, day: date, *, invalid: bool = False, complete: bool 
     if invalid:
         body = copy.deepcopy(answer.body)
         body["list"][0]["new_user"] = -1  # a negative counter
-        answer = RawResponse(account_id, endpoint.name, day, day, answer.fetched_at, body)
+        answer = RawResponse.of(account_id, endpoint.name, day, day, answer.fetched_at, body)
     return Chunk(endpoint, account_id, account_id, day, day, [answer], complete)
 
 

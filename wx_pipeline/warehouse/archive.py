@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import orjson
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -106,9 +105,14 @@ def write_archive(
                     r.fetched_at,
                     run_id,
                     r.final_through,
-                    Jsonb(r.body, dumps=orjson.dumps),
+                    Jsonb(r.content, dumps=_as_received),
                 )
             )
+
+
+def _as_received(content: bytes) -> bytes:
+    """The body's JSON text as it came (PostgreSQL parses it into JSONB; nothing re-encodes)."""
+    return content
 
 
 def iter_archived(
@@ -135,7 +139,11 @@ def iter_archived(
     if end is not None:
         conditions.append(t.c.begin_date <= end)
     latest = (
-        sa.select(*(t.c[name] for name in _COLUMNS))
+        sa.select(
+            *(t.c[name] for name in _COLUMNS if name != "body"),
+            # As JSON text: the normaliser parses it, as it parses an answer just fetched.
+            sa.cast(t.c.body, sa.Text).label("body"),
+        )
         .where(*conditions)
         .ext(distinct_on(t.c.account_id, t.c.endpoint, t.c.begin_date, t.c.end_date))
         .order_by(
@@ -163,7 +171,7 @@ def iter_archived(
                     begin=row.begin_date,
                     end=row.end_date,
                     fetched_at=row.fetched_at,
-                    body=row.body,
+                    content=row.body.encode(),
                     final_through=row.final_through,
                 ),
             )

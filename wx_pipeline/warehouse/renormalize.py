@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 
@@ -86,7 +87,8 @@ def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
 def _restricted(response: RawResponse, days: set[date]) -> RawResponse:
     """`response` with only the list items of `days` (items with an unreadable ref_date stay,
     so normalizing reports them)."""
-    items = response.body.get("list") if isinstance(response.body, dict) else None
+    body = response.body
+    items = body.get("list") if isinstance(body, dict) else None
     if not isinstance(items, list):
         return response
 
@@ -98,7 +100,7 @@ def _restricted(response: RawResponse, days: set[date]) -> RawResponse:
             return True
 
     kept = [item for item in items if keep(item)]
-    return dataclasses.replace(response, body={**response.body, "list": kept})
+    return dataclasses.replace(response, content=orjson.dumps({**body, "list": kept}))
 
 
 def _rebuild_account(

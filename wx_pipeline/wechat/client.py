@@ -624,13 +624,17 @@ class DatacubeClient:
         context = _context(account, endpoint.name, window)
         session = self._current_session()
 
-        async def attempt() -> dict[str, Any]:
+        async def attempt() -> bytes:
             token = await self.tokens.get(account)
-            body = await self._post_datacube(session, endpoint, window, token, context, stop)
+            body, content = await self._post_datacube(
+                session, endpoint, window, token, context, stop
+            )
             if _errcode(body) in TOKEN_CODES:
                 # Expired or superseded: one refresh (shared by concurrent callers), one retry.
                 token = await self.tokens.refresh(account, rejected=token)
-                body = await self._post_datacube(session, endpoint, window, token, context, stop)
+                body, content = await self._post_datacube(
+                    session, endpoint, window, token, context, stop
+                )
                 if (code := _errcode(body)) in TOKEN_CODES:
                     raise TokenRejectedError(
                         f"{context.describe()}: access token rejected again right after a "
@@ -656,11 +660,11 @@ class DatacubeClient:
                     context,
                     errcode=NOT_READY,
                 )
-            return body
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: ok, %d items", context.describe(), len(body["list"]))
+            return content  # the parsed body goes: bytes are what a pass holds (raw.py)
 
-        body = await self._with_retries(context, attempt)
-        items = len(body["list"])
-        logger.debug("%s: ok, %d items", context.describe(), items)
+        content = await self._with_retries(context, attempt)
         fetched_at = self._clock()
         return RawResponse(
             account_id=account.app_id,
@@ -668,7 +672,7 @@ class DatacubeClient:
             begin=window.begin,
             end=window.end,
             fetched_at=fetched_at,
-            body=body,
+            content=content,
             final_through=pipeline_clock.newest_final_day(fetched_at, self.ready_time),
         )
 
@@ -680,7 +684,7 @@ class DatacubeClient:
         token: str,
         context: CallContext,
         stop: asyncio.Event,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bytes]:
         lane = session.lane(context.account_id)
         request = lane.http.build_request(
             "POST",
@@ -695,7 +699,7 @@ class DatacubeClient:
                 raise failed.with_traceback(None)
             # Counted (and the budget checked) as the call starts, not when it was queued.
             self.calls.reserve(context, self.today())
-            return await _send(lane.http, request, context)
+            return await _exchange(lane.http, request, context)
 
     async def _issue_token(self, account: Account, force: bool) -> AccessToken:
         context = CallContext(account.app_id, account.name)
@@ -845,6 +849,13 @@ async def _send(
     http: httpx.AsyncClient, request: httpx.Request, context: CallContext
 ) -> dict[str, Any]:
     """One HTTP exchange -> the JSON object, or a typed error that never carries the URL."""
+    return (await _exchange(http, request, context))[0]
+
+
+async def _exchange(
+    http: httpx.AsyncClient, request: httpx.Request, context: CallContext
+) -> tuple[dict[str, Any], bytes]:
+    """One HTTP exchange -> (the JSON object, the body's bytes as received)."""
     where = context.describe()
     failure: WeChatError | None = None
     response: httpx.Response | None = None
@@ -876,4 +887,4 @@ async def _send(
             f"{where}: answer is not a JSON object ({len(response.content)} bytes: {preview!r})",
             context,
         )
-    return body
+    return body, response.content

@@ -105,7 +105,7 @@ def response(
     if endpoint.has_is_delay:
         body["is_delay"] = False
     body.update(extra)
-    return RawResponse(account_id, endpoint.name, day, end or day, fetched_at, body)
+    return RawResponse.of(account_id, endpoint.name, day, end or day, fetched_at, body)
 
 
 def period_day(endpoint: Endpoint, near: date) -> date:

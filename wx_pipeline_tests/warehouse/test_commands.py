@@ -100,7 +100,7 @@ def test_renormalize_reports_invalid_archived_data_in_one_line(
     cli: CliRunner, engine: sa.Engine
 ) -> None:
     assert cli.invoke(main, ["warehouse", "migrate"]).exit_code == 0
-    bad = RawResponse(
+    bad = RawResponse.of(
         "wxclibad",
         "getusercumulate",
         date(2024, 4, 2),

@@ -27,6 +27,7 @@ from itertools import chain
 from typing import Any, Final
 
 import numpy as np
+import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -143,7 +144,11 @@ class _Run:
     def items(self) -> _Layer:
         lists: list[list[Any]] = []
         for i, response in enumerate(self.responses):
-            body: Any = response.body
+            try:
+                body: Any = response.body
+            except orjson.JSONDecodeError as exc:
+                preview = response.content[:80].decode(errors="replace")
+                raise self.error(i, "$", preview, f"not JSON ({exc})") from None
             if not isinstance(body, dict):
                 raise self.error(i, "$", body, "the body is not a JSON object")
             if "errcode" in body:

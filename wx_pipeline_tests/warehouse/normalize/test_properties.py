@@ -116,7 +116,7 @@ def answers(draw: st.DrawFn, endpoint: Endpoint) -> RawResponse:
                 elements = draw(st.lists(obj(fields_at((child,), Level.ELEMENT)), max_size=5))
                 entry[child.array_field] = unique(elements, key_fields(child, Level.ELEMENT))
         item[nested_name] = entries[0] if endpoint.nesting is Nesting.DETAIL else entries
-    return RawResponse("wxprop", endpoint.name, day, day, FETCHED_AT, {"list": items})
+    return RawResponse.of("wxprop", endpoint.name, day, day, FETCHED_AT, {"list": items})
 
 
 def plain(value: Any) -> Any:
@@ -188,7 +188,7 @@ def test_msgid_split_round_trips() -> None:
             "msgid": f"{message_id}_{index}",
             "detail": {"share_user": 1},
         }
-        answer = RawResponse(
+        answer = RawResponse.of(
             "wx", endpoint.name, date(2025, 11, 3), date(2025, 11, 3), FETCHED_AT, {"list": [item]}
         )
         row = normalize(answer).frames["article_share"].iloc[0]
@@ -210,7 +210,7 @@ def test_dates_in_window_accepted_for_every_day_of_a_span() -> None:
         }
         for d in range(7)
     ]
-    answer = RawResponse(
+    answer = RawResponse.of(
         "wx", endpoint.name, begin, begin + timedelta(days=6), FETCHED_AT, {"list": items}
     )
     frame = normalize(answer).frames["user_summary"]

@@ -36,7 +36,7 @@ def answers(
             for item in sim.truth(account, endpoint.name, day)  # type: ignore[attr-defined]
         ]
         body = {"list": items, **({"is_delay": False} if endpoint.has_is_delay else {})}
-        out.append(RawResponse(account, endpoint.name, window.begin, window.end, NOW, body))
+        out.append(RawResponse.of(account, endpoint.name, window.begin, window.end, NOW, body))
     return out
 
 
