@@ -1,9 +1,10 @@
 """The process's long-lived heap, taken out of the garbage collector's way.
 
-A pipeline process holds ~300 MB of objects that live as long as it does (Dagster, its
-definitions and dbt manifest, pandas): every full collection walked all of them again, and a
-pass makes full collections frequent, since the answers it holds survive the young
-generations. Frozen once, before the first pass, the collector walks only what came after.
+Most of what a pipeline process holds lives as long as it does: Dagster, its definitions and
+dbt manifest, pandas. Every full collection walked all of it again, and a pass makes full
+collections frequent (what it holds for a while survives the young generations): ~6 s of the
+fetching process's 42 s of CPU in the latency benchmark. Frozen once, before the first pass,
+the collector walks only what came after.
 """
 
 from __future__ import annotations
