@@ -308,12 +308,14 @@ def test_a_body_that_is_not_json_is_one_error(number: bytes) -> None:
     """Rates and averages are finite: a body carrying NaN or an infinite number is no JSON
     (orjson refuses it) and fails as a whole, naming the row it would have come from."""
     valid = _valid(registry.get("getarticletotaldetail"), date(2025, 11, 3))
-    rate = b'"read_finish_rate":'
-    assert rate in valid.content
-    start = valid.content.index(rate) + len(rate)
-    end = start + len(valid.content[start:].split(b",", 1)[0].split(b"}", 1)[0])
-    content = valid.content[:start] + number + valid.content[end:]
-    broken = dataclasses.replace(valid, content=content)
+    body = copy.deepcopy(valid.body)
+    stand_in = b"0.123456789"  # a rate, written where the number goes
+    _set(("list", 0, "detail_list", 0, "read_finish_rate"), float(stand_in))(body)
+    content = RawResponse.of(
+        ACCOUNT, valid.endpoint, valid.begin, valid.end, valid.fetched_at, body
+    ).content
+    assert content.count(stand_in) == 1
+    broken = dataclasses.replace(valid, content=content.replace(stand_in, number))
     with pytest.raises(InvalidPayloadError) as caught:
         normalize(broken, archive_id=ARCHIVE_ID)
     error = caught.value
