@@ -4,7 +4,7 @@ FROM python:3.11-slim
 
 # uv comes from PyPI like every other package; the lock pins the rest.
 ARG UV_VERSION=0.13.9
-# A lock with more packages for another deployment, e.g. dagster-k8s (see deploy/README.md).
+# requirements-k8s.lock for Dagster's Helm chart: the same pins plus dagster-k8s (deploy/README.md).
 ARG REQUIREMENTS=requirements.lock
 
 ENV PYTHONUNBUFFERED=1 \

@@ -78,6 +78,8 @@ dev: install
 bench: install
 	$(BIN)/python bench/suite.py
 
+# The k8s lock is the image's plus dagster-k8s, every shared pin held to requirements.lock.
 lock:
 	$(COMPILE) -o requirements.lock
 	$(COMPILE) --extra dev -o requirements-dev.lock
+	$(COMPILE) --extra k8s -c requirements.lock -o requirements-k8s.lock

@@ -270,6 +270,30 @@ def test_image_is_non_root_and_built_from_the_lock_with_uv() -> None:
     assert re.search(r"DAGSTER_HOME=/opt/dagster\b", body)
 
 
+def _pins(lock: Path) -> dict[str, str]:
+    """Package -> version pinned by a `uv pip compile` lock."""
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith((" ", "#")):
+            name, _, version = line.partition("==")
+            assert version, f"{lock.name}: not an exact pin: {line}"
+            pins[name] = version.split(";")[0].strip()
+    return pins
+
+
+def test_the_k8s_lock_is_the_image_lock_plus_dagster_k8s() -> None:
+    """The Helm chart's run launcher needs dagster-k8s of dagster-postgres' release; nothing
+    else of the image may move with it (deploy/README.md)."""
+    image, k8s = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-k8s.lock")
+    assert "dagster-k8s" not in image
+    assert k8s["dagster-k8s"] == image["dagster-postgres"]
+    assert {name: k8s.get(name) for name in image} == image
+    # How the image is built from it: `docker build --build-arg REQUIREMENTS=...`.
+    assert ("ARG", "REQUIREMENTS=requirements.lock") in dockerfile_instructions()
+    text = (ROOT / "requirements-k8s.lock").read_text(encoding="utf-8")
+    assert "://" not in text, "no download addresses"
+
+
 # --- deploy/dagster.yaml --------------------------------------------------------------------------
 
 
