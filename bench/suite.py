@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 import psutil
@@ -124,6 +125,7 @@ class Result:
     child_rss_mb: float | None = None
     sim_rss_mb: float | None = None
     cpu: CpuSeconds | None = None
+    steps: Steps | None = None
     reference: str = ""
     note: str = ""
     ok: bool = True
@@ -286,6 +288,49 @@ def _cpu(process: psutil.Process) -> float:
         return 0.0
 
 
+@dataclass(frozen=True)
+class Steps:
+    """Wall seconds of a run's ingestion steps (daily, weekly, monthly runs) and of its dbt
+    build, as Dagster recorded them; the rest of the wall time is start-up, checks, docs and
+    the report."""
+
+    ingest: float
+    dbt: float
+
+    def __str__(self) -> str:
+        return f"{self.ingest:.1f}/{self.dbt:.1f}"
+
+
+def step_seconds(home: Path, url: str, since: float) -> Steps:
+    """The ``Steps`` of the runs started from ``since`` (a Unix time) in the instance under
+    ``home``, from Dagster's step stats (its storage is the scenario's warehouse)."""
+    import dagster as dg
+
+    from wx_pipeline.defs.dbt import DBT_STEP
+    from wx_pipeline.defs.ingestion import KEY_PREFIX
+
+    storage = make_url(url).set(drivername="postgresql+psycopg2")
+    ingest = dbt = 0.0
+    with (
+        patch.dict(
+            os.environ, WX_DAGSTER_STORAGE_URL=storage.render_as_string(hide_password=False)
+        ),
+        dg.DagsterInstance.from_config(str(home / "dagster")) as instance,
+    ):
+        for record in instance.get_run_records():
+            if record.start_time is None or record.start_time < since:
+                continue  # the untimed run of the day before
+            for step in instance.get_run_step_stats(record.dagster_run.run_id):
+                if step.start_time is None or step.end_time is None:
+                    continue
+                seconds = step.end_time - step.start_time
+                if step.step_key.startswith(f"{KEY_PREFIX}__"):
+                    ingest += seconds
+                elif step.step_key == DBT_STEP:
+                    dbt += seconds
+    return Steps(ingest, dbt)
+
+
 @dataclass
 class Peaks:
     rss: int = 0  # the pipeline process and its loader processes, together
@@ -367,7 +412,7 @@ def run_pipeline(
             calls_before, since = sim_stats(base_url)["datacube_calls"], datetime.now(BEIJING)
         peaks = Peaks()
         cpu = CpuSeconds.now(sim, warehouse)
-        started = time.perf_counter()
+        started, launched = time.perf_counter(), time.time()
         with log.open("a") as out:
             args = [str(BIN / "wx-pipeline"), "run", "--start", str(first), "--end", str(LAST)]
             proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -386,6 +431,7 @@ def run_pipeline(
         child_rss_mb=peaks.child_rss / 2**20,
         sim_rss_mb=peaks.sim_rss / 2**20,
         cpu=used,
+        steps=step_seconds(home, url, launched) if code == 0 else None,
         ok=code == 0,
         note="" if code == 0 else f"exit {code}, see {log}",
         url=url,
@@ -567,7 +613,7 @@ def print_table(
 ) -> None:
     head = (
         "scenario", "wall s", "calls", "minimum", "rows", "rows/s",
-        "RSS MB", "dbt MB", "sim MB", "CPU s", "vs reference", "target",
+        "RSS MB", "dbt MB", "sim MB", "CPU s", "ingest/dbt s", "vs reference", "target",
     )  # fmt: skip
     lines = [head]
     for r in results:
@@ -583,6 +629,7 @@ def print_table(
                 _fmt(r.child_rss_mb, ".0f"),
                 _fmt(r.sim_rss_mb, ".0f"),
                 str(r.cpu or "-"),
+                str(r.steps or "-"),
                 r.reference,
                 refs.get(r.name, "") + (f" {r.note}" if r.note else ""),
             )
@@ -591,7 +638,7 @@ def print_table(
     for n, line in enumerate(lines):
         print(
             "  ".join(
-                str(c).rjust(w) if 0 < i < 10 else str(c).ljust(w)
+                str(c).rjust(w) if 0 < i < 11 else str(c).ljust(w)
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             )
         )
@@ -600,6 +647,8 @@ def print_table(
     clock = f"{NOW:%Y-%m-%d %H:%M} Beijing"
     print("RSS MB: peak of the pipeline process (+ its loader processes at that moment)")
     print("CPU s: seconds of CPU used by the pipeline (with dbt) / the simulator / PostgreSQL")
+    print("ingest/dbt s: wall seconds of the run's ingestion steps / of its dbt build (Dagster's")
+    print("  step stats); the rest is start-up, checks, the docs and the report")
     print(f"measured {date.today().isoformat()} on {os.cpu_count()} cores; clock {clock}")
     if machine is not None:
         print(
@@ -638,6 +687,8 @@ def compare(
             concurrency = min(GLOBAL_CONCURRENCY, scenario.accounts * PER_ACCOUNT)
             floor = latency.calls * scenario.latency_ms / 1000 / concurrency
             latency.reference = f"{latency.seconds / floor:.2f}x floor {floor:.1f} s"
+            if latency.steps is not None:  # how close the API-bound part comes to it
+                latency.reference += f" (ingestion {latency.steps.ingest / floor:.2f}x)"
     sim = results.get("floor-sim")
     for r in results.values():
         if r.name.startswith("agency") and sim is not None and r.calls == sim.calls:

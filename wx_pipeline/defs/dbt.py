@@ -43,6 +43,9 @@ from wx_pipeline.defs.tags import run_accounts
 from wx_pipeline.settings import get_settings
 from wx_pipeline.warehouse.db import exclusive
 
+#: The op that builds every dbt model (its step in a run).
+DBT_STEP = "dbt_analytics"
+
 GROUP = "analytics"
 
 
@@ -99,7 +102,7 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         manifest=MANIFEST_PATH,
         dagster_dbt_translator=WechatDbtTranslator(source_keys),
         backfill_policy=dg.BackfillPolicy.single_run(),
-        name="dbt_analytics",
+        name=DBT_STEP,
     )
     def _dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
