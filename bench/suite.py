@@ -5,8 +5,9 @@ in its own process (`wx-pipeline simulator`, cold: a fresh one per scenario), in
 database of one PostgreSQL (the embedded server, over its unix socket). Per scenario it prints
 the wall time, the API calls made against the minimum the spans allow, the rows loaded and
 rows/s, the peak RSS of the pipeline process with its loader processes (and of dbt, its child)
-and of the simulator, the CPU seconds each side used, and the reference it is held to in the
-same run:
+and of the simulator, the CPU seconds each side used, the wall seconds of the run's ingestion
+steps and of its dbt build (Dagster's step stats), and the reference it is held to in the same
+run:
 
   nightly      1 account, the newest final day, every endpoint + dbt          (< 20 s)
   nightly-100  100 accounts, the newest final day                             (< 60 s)
