@@ -22,7 +22,7 @@ from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.wechat.codes import ALL_SOURCES
+from wx_pipeline.wechat.codes import ALL_SOURCES, SCENE_DESC
 from wx_pipeline.wechat.endpoints import TABLES, V2025_START
 from wx_pipeline_tests.simtruth import load_responses, truth_responses
 
@@ -234,6 +234,49 @@ def test_article_day_3_reads_stitch_legacy_and_2025(
                     )
     sources = {s for _, s, _, _ in expected.values()}
     assert sources == {"getarticletotal", "getarticletotaldetail"}  # both generations covered
+    assert mart == expected
+
+
+#: fct_article_performance's source columns and the 2025 scene each one sums.
+SOURCE_COLUMNS = {
+    "read_users_from_conversation": "account message",
+    "read_users_from_chat": "chat",
+    "read_users_from_moments": "Moments",
+    "read_users_from_history": "account home page",
+    "read_users_from_other": "other",
+    "read_users_from_top_stories": "recommended",
+    "read_users_from_search": "Search",
+}
+
+
+def test_2025_article_sources_are_the_newest_days_scenes(
+    warehouse: tuple[str, dict[str, Any]], sim: SimulatorServer
+) -> None:
+    """A 2025 article's readers by source are its read_user_source entries of the newest stat
+    date the mart reports (day 0-6), scene by scene."""
+    url, _ = warehouse
+    rows = _query(
+        url,
+        f"select account_id, msgid, stats_through_day, {', '.join(SOURCE_COLUMNS)} "
+        "from analytics.fct_article_performance where data_source = 'getarticletotaldetail'",
+    )
+    mart = {(a, m): (day, tuple(sources)) for a, m, day, *sources in rows}
+    scene = {label: code for code, label in SCENE_DESC.items()}
+    expected = {}
+    for account in sim.accounts:
+        for sent in _days(V2025_START, LAST):
+            for item in sim.truth(account.app_id, "getarticletotaldetail", sent):
+                key = (account.app_id, item["msgid"])
+                day = mart.get(key, (6, ()))[0]
+                (detail,) = [
+                    d
+                    for d in item["detail_list"]
+                    if d["stat_date"] == (sent + timedelta(days=day)).isoformat()
+                ]
+                counts = {s["scene_desc"]: s["user_count"] for s in detail["read_user_source"]}
+                expected[key] = (day, tuple(counts.get(scene[s]) for s in SOURCE_COLUMNS.values()))
+    assert len(expected) >= 2  # two accounts' 2025 articles of the window
+    assert any(None in sources for _, sources in expected.values())  # a scene not reported
     assert mart == expected
 
 

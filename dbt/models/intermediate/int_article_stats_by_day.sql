@@ -1,7 +1,8 @@
 -- Legacy getarticletotal and 2025 getarticletotaldetail as one history of cumulative article
 -- statistics. Per article one generation wins: legacy when it has the article and the article
 -- was sent before the 2025 endpoints existed, or when the 2025 endpoint lacks it; the 2025
--- endpoint otherwise. Both report readers (users), so readers are the common measure.
+-- endpoint otherwise. Both report readers (users), so readers are the common measure. The 2025
+-- readers by source are looked up last, for the rows a reader keeps (a mart keeps days 0-6).
 {% set cutoff = "date '" ~ var('article_2025_start') ~ "'" %}
 
 with legacy as (
@@ -40,35 +41,14 @@ v2025 as (
         d.read_user as read_users,
         d.share_user as share_users,
         d.collection_user as favourite_users,
-        s.from_conversation as read_users_from_conversation,
-        s.from_chat as read_users_from_chat,
-        s.from_moments as read_users_from_moments,
-        s.from_history as read_users_from_history,
-        s.from_other as read_users_from_other,
-        s.from_top_stories as read_users_from_top_stories,
-        s.from_search as read_users_from_search
+        null::bigint as read_users_from_conversation,
+        null::bigint as read_users_from_chat,
+        null::bigint as read_users_from_moments,
+        null::bigint as read_users_from_history,
+        null::bigint as read_users_from_other,
+        null::bigint as read_users_from_top_stories,
+        null::bigint as read_users_from_search
     from {{ ref('stg_wechat__article_total_detail') }} as d
-    -- Per detail row, its sources (the primary key's prefix): a filter on send_date then
-    -- limits both tables, where a join to all sources aggregated first read every row.
-    left join lateral (
-        select
-            sum(r.user_count) filter (where r.scene_desc_label = 'account message')
-                as from_conversation,
-            sum(r.user_count) filter (where r.scene_desc_label = 'chat') as from_chat,
-            sum(r.user_count) filter (where r.scene_desc_label = 'Moments') as from_moments,
-            sum(r.user_count) filter (where r.scene_desc_label = 'account home page')
-                as from_history,
-            sum(r.user_count) filter (where r.scene_desc_label = 'other') as from_other,
-            sum(r.user_count) filter (where r.scene_desc_label = 'recommended')
-                as from_top_stories,
-            sum(r.user_count) filter (where r.scene_desc_label = 'Search') as from_search
-        from {{ ref('stg_wechat__article_total_detail_read_source') }} as r
-        where
-            r.account_id = d.account_id
-            and r.publish_date = d.publish_date
-            and r.msgid = d.msgid
-            and r.stat_date = d.stat_date
-    ) as s on true
 ),
 
 unioned as (
@@ -97,24 +77,53 @@ stitched as (
 )
 
 select
-    account_id,
-    msgid,
-    msg_data_id,
-    article_index,
-    send_date,
-    stat_date,
-    stat_date - send_date as days_since_send,
-    data_source,
-    title,
-    target_user,
-    read_users,
-    share_users,
-    favourite_users,
-    read_users_from_conversation,
-    read_users_from_chat,
-    read_users_from_moments,
-    read_users_from_history,
-    read_users_from_other,
-    read_users_from_top_stories,
-    read_users_from_search
-from stitched
+    s.account_id,
+    s.msgid,
+    s.msg_data_id,
+    s.article_index,
+    s.send_date,
+    s.stat_date,
+    s.stat_date - s.send_date as days_since_send,
+    s.data_source,
+    s.title,
+    s.target_user,
+    s.read_users,
+    s.share_users,
+    s.favourite_users,
+    case when s.data_source = 'getarticletotaldetail' then r.from_conversation
+        else s.read_users_from_conversation end as read_users_from_conversation,
+    case when s.data_source = 'getarticletotaldetail' then r.from_chat
+        else s.read_users_from_chat end as read_users_from_chat,
+    case when s.data_source = 'getarticletotaldetail' then r.from_moments
+        else s.read_users_from_moments end as read_users_from_moments,
+    case when s.data_source = 'getarticletotaldetail' then r.from_history
+        else s.read_users_from_history end as read_users_from_history,
+    case when s.data_source = 'getarticletotaldetail' then r.from_other
+        else s.read_users_from_other end as read_users_from_other,
+    case when s.data_source = 'getarticletotaldetail' then r.from_top_stories
+        else s.read_users_from_top_stories end as read_users_from_top_stories,
+    case when s.data_source = 'getarticletotaldetail' then r.from_search
+        else s.read_users_from_search end as read_users_from_search
+from stitched as s
+-- A 2025 row's sources (the primary key's prefix), looked up per row that survived the
+-- stitching and the reader's filters (a mart's days and window): the per-article flags above
+-- need every stat date, the sources only the rows kept.
+left join lateral (
+    select
+        sum(r.user_count) filter (where r.scene_desc_label = 'account message')
+            as from_conversation,
+        sum(r.user_count) filter (where r.scene_desc_label = 'chat') as from_chat,
+        sum(r.user_count) filter (where r.scene_desc_label = 'Moments') as from_moments,
+        sum(r.user_count) filter (where r.scene_desc_label = 'account home page')
+            as from_history,
+        sum(r.user_count) filter (where r.scene_desc_label = 'other') as from_other,
+        sum(r.user_count) filter (where r.scene_desc_label = 'recommended') as from_top_stories,
+        sum(r.user_count) filter (where r.scene_desc_label = 'Search') as from_search
+    from {{ ref('stg_wechat__article_total_detail_read_source') }} as r
+    where
+        s.data_source = 'getarticletotaldetail'
+        and r.account_id = s.account_id
+        and r.publish_date = s.send_date
+        and r.msgid = s.msgid
+        and r.stat_date = s.stat_date
+) as r on true
