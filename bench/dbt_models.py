@@ -125,12 +125,13 @@ def main() -> int:
         for r in results:
             kinds[r["unique_id"].split(".")[0]] += r["execution_time"]
         print("  node time by kind: " + ", ".join(f"{k} {s:.1f} s" for k, s in kinds.items()))
+        slowest = sorted(results, key=lambda r: r["execution_time"], reverse=True)
         print(f"  slowest {args.top} nodes:")
-        for r in sorted(results, key=lambda r: r["execution_time"], reverse=True)[: args.top]:
+        for r in slowest[: args.top]:
             print(f"    {r['execution_time']:6.2f} s  {r['unique_id']}")
-        compiled = {
+        compiled = {  # the models, slowest first
             r["unique_id"].split(".")[-1]: r.get("compiled_code")
-            for r in sorted(results, key=lambda r: r["execution_time"], reverse=True)
+            for r in slowest
             if r["unique_id"].startswith("model.")
         }
         slowest_other = next((m for m in compiled if m != ARTICLES_MART), None)

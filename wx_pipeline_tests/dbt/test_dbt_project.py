@@ -88,7 +88,10 @@ def test_project_vars_equal_the_registry_dates() -> None:
 
 def test_scene_labels_used_by_the_article_stitching_exist() -> None:
     sql = (DBT_PROJECT_DIR / "models/intermediate/int_article_stats_by_day.sql").read_text("utf-8")
-    used = set(re.findall(r"scene_desc_label = '([^']+)'", sql))
+    # The labels of the view's `scenes` mapping (source column -> the scene label it sums).
+    mapping = re.search(r"\{% set scenes = \{(.*?)\} %\}", sql, re.S)
+    assert mapping is not None
+    used = set(re.findall(r":\s*'([^']+)'", mapping.group(1)))
     assert len(used) == len(codes.SCENE_DESC) - 1  # every scene but the ALL row
     assert used <= set(codes.SCENE_DESC.values())
 

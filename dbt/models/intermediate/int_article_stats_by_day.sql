@@ -4,6 +4,16 @@
 -- endpoint otherwise. Both report readers (users), so readers are the common measure. The 2025
 -- readers by source are looked up last, for the rows a reader keeps (a mart keeps days 0-6).
 {% set cutoff = "date '" ~ var('article_2025_start') ~ "'" %}
+{#- Each read_users_from_<source> column and the 2025 scene (its label) it sums. -#}
+{% set scenes = {
+    'conversation': 'account message',
+    'chat': 'chat',
+    'moments': 'Moments',
+    'history': 'account home page',
+    'other': 'other',
+    'top_stories': 'recommended',
+    'search': 'Search',
+} %}
 
 with legacy as (
     select
@@ -41,13 +51,9 @@ v2025 as (
         d.read_user as read_users,
         d.share_user as share_users,
         d.collection_user as favourite_users,
-        null::bigint as read_users_from_conversation,
-        null::bigint as read_users_from_chat,
-        null::bigint as read_users_from_moments,
-        null::bigint as read_users_from_history,
-        null::bigint as read_users_from_other,
-        null::bigint as read_users_from_top_stories,
-        null::bigint as read_users_from_search
+{%- for source in scenes %}
+        null::bigint as read_users_from_{{ source }}{{ ',' if not loop.last }}
+{%- endfor %}
     from {{ ref('stg_wechat__article_total_detail') }} as d
 ),
 
@@ -90,35 +96,21 @@ select
     s.read_users,
     s.share_users,
     s.favourite_users,
-    case when s.data_source = 'getarticletotaldetail' then r.from_conversation
-        else s.read_users_from_conversation end as read_users_from_conversation,
-    case when s.data_source = 'getarticletotaldetail' then r.from_chat
-        else s.read_users_from_chat end as read_users_from_chat,
-    case when s.data_source = 'getarticletotaldetail' then r.from_moments
-        else s.read_users_from_moments end as read_users_from_moments,
-    case when s.data_source = 'getarticletotaldetail' then r.from_history
-        else s.read_users_from_history end as read_users_from_history,
-    case when s.data_source = 'getarticletotaldetail' then r.from_other
-        else s.read_users_from_other end as read_users_from_other,
-    case when s.data_source = 'getarticletotaldetail' then r.from_top_stories
-        else s.read_users_from_top_stories end as read_users_from_top_stories,
-    case when s.data_source = 'getarticletotaldetail' then r.from_search
-        else s.read_users_from_search end as read_users_from_search
+{%- for source in scenes %}
+    case when s.data_source = 'getarticletotaldetail' then r.from_{{ source }}
+        else s.read_users_from_{{ source }}
+    end as read_users_from_{{ source }}{{ ',' if not loop.last }}
+{%- endfor %}
 from stitched as s
 -- A 2025 row's sources (the primary key's prefix), looked up per row that survived the
 -- stitching and the reader's filters (a mart's days and window): the per-article flags above
 -- need every stat date, the sources only the rows kept.
 left join lateral (
     select
-        sum(r.user_count) filter (where r.scene_desc_label = 'account message')
-            as from_conversation,
-        sum(r.user_count) filter (where r.scene_desc_label = 'chat') as from_chat,
-        sum(r.user_count) filter (where r.scene_desc_label = 'Moments') as from_moments,
-        sum(r.user_count) filter (where r.scene_desc_label = 'account home page')
-            as from_history,
-        sum(r.user_count) filter (where r.scene_desc_label = 'other') as from_other,
-        sum(r.user_count) filter (where r.scene_desc_label = 'recommended') as from_top_stories,
-        sum(r.user_count) filter (where r.scene_desc_label = 'Search') as from_search
+{%- for source, label in scenes.items() %}
+        sum(r.user_count) filter (where r.scene_desc_label = '{{ label }}')
+            as from_{{ source }}{{ ',' if not loop.last }}
+{%- endfor %}
     from {{ ref('stg_wechat__article_total_detail_read_source') }} as r
     where
         s.data_source = 'getarticletotaldetail'
