@@ -1,22 +1,21 @@
-"""A normalized frame as a COPY statement and its data, serialised in large vectorised chunks.
+"""A normalized frame as a binary COPY statement and its data, built in vectorised chunks.
 
-Two encodings, chosen per frame:
-
-* binary, for the frames that are all fixed-width (dates and numbers, no NULL): each chunk is
-  one numpy structured array in PostgreSQL's binary COPY row layout, so a million rows cost
-  tens of milliseconds of Python and the server parses nothing. The big tables (hourly reads,
-  followers, messages, callbacks) take this path.
-* CSV, for frames with text or NULLs (the article tables, which are small): pandas `to_csv`
-  with non-numeric values quoted, so an empty string stays '' while an unquoted empty field is
-  NULL (FORCE_NULL on the nullable columns turns their quoted empties into NULL).
+Every frame travels in PostgreSQL's binary COPY row layout, so the server parses nothing and
+Python touches each column once per chunk, not each value. A row is its field count, then per
+field a byte length (-1 for NULL) and the value. Numbers and dates are fixed-width; text is not,
+but rows whose text fields (and NULLs) have the same byte lengths share one layout: each such
+group is a numpy structured array (text as `S<width>`), filled column by column and written out
+with `tobytes()`. WeChat's text columns take few lengths (message ids, a handful of read
+sources, titles by the dozen), so a chunk of 50,000 rows is a few dozen groups. Row order
+within a COPY carries no meaning (the tables are keyed by their columns), so groups go one
+after another.
 
 `account_id` and `_run_id` are constant within a load: the loader passes them, not the frame.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,11 +24,11 @@ import pandas as pd
 from psycopg import sql
 
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA, RUN_ID
-from wx_pipeline.wechat.endpoints import SqlType, Table
+from wx_pipeline.wechat.endpoints import Column, SqlType, Table
 
-#: Rows per chunk handed to COPY: big enough to amortise per-call overhead, small enough to
-#: bound memory (a chunk of the widest binary table is ~20 MB).
-CHUNK_ROWS: Final = 200_000
+#: Rows per chunk: big enough to amortise the per-chunk work, small enough to bound memory (a
+#: chunk of the widest table, article_total, is ~25 MB).
+CHUNK_ROWS: Final = 50_000
 
 _BINARY_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _BINARY_TRAILER: Final = b"\xff\xff"
@@ -41,6 +40,7 @@ _FIXED: Final[dict[SqlType, str]] = {
     "bigint": ">i8",
     "double precision": ">f8",
 }
+_NULL: Final = -1  # a field's length when it is NULL
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ class CopyData:
 
     statement: sql.Composed
     chunks: Iterator[bytes]
-    binary: bool
 
 
 def copy_data(
@@ -70,82 +69,113 @@ def copy_data(
         sql.Identifier(into or table.name),
         sql.SQL(", ").join(map(sql.Identifier, columns)),
     )
-    if _fixed_width(table, frame):
-        statement = sql.SQL("{} (FORMAT binary)").format(target)
-        chunks = _binary_chunks(table, frame, account_id, run_id, chunk_rows)
-        return CopyData(statement, chunks, binary=True)
-    nullable = [c.name for c in table.columns if c.optional]
-    options: sql.Composable = sql.SQL("FORMAT csv")
-    if nullable:
-        options = sql.SQL("FORMAT csv, FORCE_NULL ({})").format(
-            sql.SQL(", ").join(map(sql.Identifier, nullable))
-        )
-    statement = sql.SQL("{} ({})").format(target, options)
-    return CopyData(statement, _csv_chunks(table, frame, run_id, chunk_rows), binary=False)
+    statement = sql.SQL("{} (FORMAT binary)").format(target)
+    return CopyData(statement, _binary_chunks(table, frame, account_id, run_id, chunk_rows))
 
 
-def _fixed_width(table: Table, frame: pd.DataFrame) -> bool:
-    if any(c.type not in _FIXED for c in table.columns):
-        return False
-    optional = [c.name for c in table.columns if c.optional]
-    return not (optional and bool(frame[optional].isna().to_numpy().any()))
+@dataclass(frozen=True)
+class _Field:
+    """One column of a chunk, ready to be laid out: fixed-width values (``dtype``), or text as
+    its distinct values' UTF-8 bytes (``texts``) and each row's index into them (``values``).
+    ``widths`` is each row's byte length (-1: NULL), or None when every row has ``dtype``'s."""
+
+    dtype: str | None  # None: text
+    values: np.ndarray[Any, Any]
+    widths: np.ndarray[Any, Any] | None
+    texts: dict[int, np.ndarray[Any, Any]] | None = None  # width -> `S<width>` values
+    slot: np.ndarray[Any, Any] | None = None  # a row's text within its width's values
+
+
+def _field(col: Column, series: pd.Series) -> _Field:
+    if col.type == "text":
+        codes, distinct = pd.factorize(series)  # NA -> -1
+        encoded = [str(v).encode() for v in distinct]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        texts, slot = {}, np.zeros(len(encoded), dtype=np.int64)
+        for width in np.unique(lengths).tolist():
+            same = np.flatnonzero(lengths == width)
+            texts[width] = np.array([encoded[i] for i in same], dtype=f"S{max(width, 1)}")
+            slot[same] = np.arange(len(same))
+        widths = np.append(lengths, _NULL)[codes]
+        return _Field(None, np.append(slot, 0)[codes], widths, texts)
+    dtype = _FIXED[col.type]
+    if col.type == "date":
+        days = series.to_numpy().astype("datetime64[D]") - _PG_EPOCH
+        return _Field(dtype, days.astype(np.int32), None)
+    native = np.dtype(dtype).newbyteorder("=")
+    null = series.isna().to_numpy() if col.optional else None
+    if null is None or not null.any():
+        return _Field(dtype, series.to_numpy(dtype=native), None)
+    values = series.to_numpy(dtype=native, na_value=0)
+    return _Field(dtype, values, np.where(null, _NULL, native.itemsize))
+
+
+def _groups(fields: Sequence[_Field], rows: int) -> Iterator[tuple[Any, list[int]]]:
+    """The chunk's rows grouped by their varying fields' widths: (row selection, widths)."""
+    varying = [f.widths for f in fields if f.widths is not None]
+    if not varying:
+        yield slice(None), []
+        return
+    group = np.zeros(rows, dtype=np.int64)
+    for widths in varying:  # one id per distinct combination, kept small by re-factorizing
+        codes, distinct = pd.factorize(widths)
+        group, _ = pd.factorize(group * len(distinct) + codes)
+    count = int(group.max()) + 1
+    first = np.unique(group, return_index=True)[1]
+    order = np.argsort(group.astype(np.int16) if count < 2**15 else group, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=count))])
+    combos = np.stack(varying, axis=1)[first].tolist()
+    for g in range(count):
+        yield order[bounds[g] : bounds[g + 1]], combos[g]
 
 
 def _binary_chunks(
     table: Table, frame: pd.DataFrame, account_id: str, run_id: str | None, chunk_rows: int
 ) -> Iterator[bytes]:
-    # One row = field count, then (length, value) per field, big-endian. account_id and
-    # _run_id are the same on every row: with the lengths they are written once into a reused
-    # buffer, and each chunk only fills in the value columns.
-    account = account_id.encode()
-    run = run_id.encode() if run_id is not None else None
-    constants: dict[str, object] = {"n": 1 + len(table.columns) + (run is not None)}
-    fields: list[tuple[str, str]] = [("n", ">i2"), ("account_len", ">i4")]
-    constants["account_len"] = len(account)
-    if account:
-        fields.append(("account", f"S{len(account)}"))
-        constants["account"] = account
-    values: dict[str, np.ndarray[Any, Any]] = {}
-    for i, col in enumerate(table.columns):
-        fields += [(f"len{i}", ">i4"), (f"val{i}", _FIXED[col.type])]
-        constants[f"len{i}"] = np.dtype(_FIXED[col.type]).itemsize
-        series = frame[col.name]
-        if col.type == "date":
-            days = series.to_numpy().astype("datetime64[D]") - _PG_EPOCH
-            values[f"val{i}"] = days.astype(np.int32)
-        else:
-            values[f"val{i}"] = series.to_numpy(dtype=np.dtype(_FIXED[col.type]).newbyteorder("="))
-    if run is not None:
-        fields.append(("run_len", ">i4"))
-        constants["run_len"] = len(run)
-        if run:
-            fields.append(("run", f"S{len(run)}"))
-            constants["run"] = run
-    buffer = np.empty(min(chunk_rows, len(frame)), dtype=np.dtype(fields))
-    for name, value in constants.items():
-        buffer[name] = value
     yield _BINARY_HEADER
     for start in range(0, len(frame), chunk_rows):
-        rows = buffer[: min(chunk_rows, len(frame) - start)]
-        for name, column in values.items():
-            rows[name] = column[start : start + len(rows)]
-        yield rows.tobytes()
+        yield from _encode(table, frame.iloc[start : start + chunk_rows], account_id, run_id)
     yield _BINARY_TRAILER
 
 
-def _csv_chunks(
-    table: Table, frame: pd.DataFrame, run_id: str | None, chunk_rows: int
+def _encode(
+    table: Table, frame: pd.DataFrame, account_id: str, run_id: str | None
 ) -> Iterator[bytes]:
-    columns = [ACCOUNT_ID, *(c.name for c in table.columns)]
-    out = frame[columns]
-    if run_id is not None:
-        out = out.assign(**{RUN_ID: run_id})
-    for start in range(0, len(out), chunk_rows):
-        text = out.iloc[start : start + chunk_rows].to_csv(
-            header=False,
-            index=False,
-            quoting=csv.QUOTE_NONNUMERIC,
-            lineterminator="\n",
-            date_format="%Y-%m-%d",
-        )
-        yield text.encode()
+    """One chunk of rows in the binary layout, a group at a time (see the module docstring)."""
+    fields = [_field(col, frame[col.name]) for col in table.columns]
+    # account_id and _run_id: the same bytes on every row, written in with the lengths.
+    lead: list[tuple[str, Any, int | bytes]] = [
+        ("n", ">i2", 1 + len(fields) + (run_id is not None)),
+        *_constant("account", account_id.encode()),
+    ]
+    tail = _constant("run", run_id.encode()) if run_id is not None else []
+    for rows, widths in _groups(fields, len(frame)):
+        layout = [(name, dtype) for name, dtype, _ in lead]
+        fill: dict[str, Any] = {name: value for name, _, value in lead}
+        varying = iter(widths)
+        for i, f in enumerate(fields):
+            width = next(varying) if f.widths is not None else np.dtype(f.dtype).itemsize
+            layout.append((f"len{i}", ">i4"))
+            fill[f"len{i}"] = width
+            if width <= 0:  # NULL or empty text: the length says it all
+                continue
+            if f.texts is None:
+                layout.append((f"val{i}", f.dtype))
+                fill[f"val{i}"] = f.values[rows]
+            else:
+                layout.append((f"val{i}", f"S{width}"))
+                fill[f"val{i}"] = f.texts[width][f.values[rows]]
+        layout += [(name, dtype) for name, dtype, _ in tail]
+        fill.update({name: value for name, _, value in tail})
+        block = np.empty(len(frame) if isinstance(rows, slice) else len(rows), dtype=layout)
+        for name, value in fill.items():
+            block[name] = value
+        yield block.tobytes()
+
+
+def _constant(name: str, value: bytes) -> list[tuple[str, Any, int | bytes]]:
+    """A field that is the same on every row: its length and (unless empty) its bytes."""
+    parts: list[tuple[str, Any, int | bytes]] = [(f"{name}_len", ">i4", len(value))]
+    if value:
+        parts.append((name, f"S{len(value)}", value))
+    return parts
