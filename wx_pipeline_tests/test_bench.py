@@ -40,3 +40,24 @@ def test_bench_smoke_prints_its_table() -> None:
     assert ingest > 0
     assert dbt > 0
     assert ingest + dbt < float(cells[1])
+
+
+def test_copy_encoding_bench_prints_every_text_table() -> None:
+    script = SUITE.with_name("copy_encoding.py")
+    result = subprocess.run(
+        [sys.executable, str(script), "--days", "14", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    _title, header, *rows = result.stdout.splitlines()
+    assert header.split()[:2] == ["table", "rows"]
+    tables = {line.split()[0]: line.split() for line in rows}
+    assert {"article_total_detail_read_source", "article_read", "all"} <= tables.keys()
+    total = tables.pop("all")
+    counts = [int(r[1].replace(",", "")) for r in tables.values()]
+    assert int(total[1].replace(",", "")) == sum(counts) > 0
+    assert float(total[2]) > 0  # binary seconds
+    assert float(total[4]) > 0  # CSV seconds

@@ -76,14 +76,14 @@ def copy_data(
 @dataclass(frozen=True)
 class _Field:
     """One column of a chunk, ready to be laid out: fixed-width values (``dtype``), or text as
-    its distinct values' UTF-8 bytes (``texts``) and each row's index into them (``values``).
-    ``widths`` is each row's byte length (-1: NULL), or None when every row has ``dtype``'s."""
+    its distinct values' UTF-8 bytes, one array per byte length (``texts``), and each row's
+    index into the array of its length (``values``). ``widths`` is each row's byte length (-1:
+    NULL), or None when every row has ``dtype``'s."""
 
     dtype: str | None  # None: text
     values: np.ndarray[Any, Any]
     widths: np.ndarray[Any, Any] | None
     texts: dict[int, np.ndarray[Any, Any]] | None = None  # width -> `S<width>` values
-    slot: np.ndarray[Any, Any] | None = None  # a row's text within its width's values
 
 
 def _field(col: Column, series: pd.Series) -> _Field:
@@ -91,13 +91,13 @@ def _field(col: Column, series: pd.Series) -> _Field:
         codes, distinct = pd.factorize(series)  # NA -> -1
         encoded = [str(v).encode() for v in distinct]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        texts, slot = {}, np.zeros(len(encoded), dtype=np.int64)
+        texts, index = {}, np.zeros(len(encoded) + 1, dtype=np.int64)  # the last: NULL's
         for width in np.unique(lengths).tolist():
             same = np.flatnonzero(lengths == width)
             texts[width] = np.array([encoded[i] for i in same], dtype=f"S{max(width, 1)}")
-            slot[same] = np.arange(len(same))
-        widths = np.append(lengths, _NULL)[codes]
-        return _Field(None, np.append(slot, 0)[codes], widths, texts)
+            index[same] = np.arange(len(same))
+        widths = np.append(lengths, _NULL)[codes]  # code -1 (NA) takes the last entry
+        return _Field(None, index[codes], widths, texts)
     dtype = _FIXED[col.type]
     if col.type == "date":
         days = series.to_numpy().astype("datetime64[D]") - _PG_EPOCH
