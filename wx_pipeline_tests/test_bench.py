@@ -1,5 +1,6 @@
-"""The benchmark suite's smoke version, so that `make bench` cannot rot: agency 3 accounts x 30
-days through the real processes (pipeline, simulator, PostgreSQL), every call needed and made."""
+"""The benchmarks' smoke versions, so that they cannot rot: the suite's agency 3 accounts x 30
+days through the real processes (pipeline, simulator, PostgreSQL), every call needed and made;
+the COPY encoding benchmark on two weeks."""
 
 from __future__ import annotations
 
