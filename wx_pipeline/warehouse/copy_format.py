@@ -122,6 +122,7 @@ def _groups(fields: Sequence[_Field], rows: int) -> Iterator[tuple[Any, list[int
         group, _ = pd.factorize(group * len(distinct) + codes)
     count = int(group.max()) + 1
     first = np.unique(group, return_index=True)[1]
+    # numpy sorts 16-bit integers by radix (linear); a chunk rarely has 2**15 layouts.
     order = np.argsort(group.astype(np.int16) if count < 2**15 else group, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=count))])
     combos = np.stack(varying, axis=1)[first].tolist()
