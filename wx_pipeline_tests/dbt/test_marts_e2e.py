@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from wx_pipeline.dbt_project import run_dbt, window_args
+from wx_pipeline.dbt_project import run_dbt, window_args, window_env
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
@@ -334,6 +334,49 @@ def test_rebuilding_windows_changes_no_row(
     # A nightly-sized window in the middle: rolling sums and article days need their look-back.
     _build(url, dbt_dirs, *window_args(date(2025, 11, 3), date(2025, 11, 3)))
     assert _snapshot(url) == before
+
+
+def test_a_pipeline_window_rewrites_only_its_days_and_accounts(
+    warehouse: tuple[str, dict[str, Any]], sim: SimulatorServer, dbt_dirs: dict[str, str]
+) -> None:
+    """The window and accounts as the pipeline passes them (environment variables, read by the
+    models only when executing): rows inside are rebuilt, rows outside are not touched."""
+    url, _ = warehouse
+    this, other = (a.app_id for a in sim.accounts)
+    day, outside = date(2025, 11, 3), date(2025, 10, 30)
+    mart = "analytics.fct_follower_growth_daily"
+
+    def set_growth(value: int | None, account: str, when: date) -> None:
+        with psycopg.connect(libpq_url(url)) as conn:
+            conn.execute(
+                f"update {mart} set net_growth = coalesce(%s, new_followers - cancelled_followers)"
+                " where account_id = %s and date_day = %s",
+                (value, account, when),
+            )
+
+    def growth(account: str, when: date) -> int:
+        rows = _query(
+            url,
+            f"select net_growth from {mart} where account_id = '{account}' and date_day = '{when}'",
+        )
+        assert len(rows) == 1
+        return int(rows[0][0])
+
+    tampered = [(this, day), (this, outside), (other, day)]
+    for account, when in tampered:
+        set_growth(-999_999, account, when)
+    try:
+        env = {**dbt_dirs, **window_env((day, day), [this])}
+        result = run_dbt(
+            ["build", "--select", "fct_follower_growth_daily"], url, capture=True, extra_env=env
+        )
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert growth(this, day) != -999_999  # in the window: rebuilt from the facts
+        assert growth(this, outside) == -999_999  # another day: left as it was
+        assert growth(other, day) == -999_999  # another account: left as it was
+    finally:
+        for account, when in tampered:
+            set_growth(None, account, when)
 
 
 def test_docs_generate_writes_the_catalog(
