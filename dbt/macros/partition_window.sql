@@ -5,14 +5,11 @@
 
 {% macro partition_window() -%}
   {#- vars from `wx-pipeline dbt ... --vars`; the pipeline sets WX_DBT_START/END_DATE instead,
-      which keeps dbt's partial parsing when only the window changes. Read only when executing:
-      an env var read while parsing makes dbt re-parse every file that reads it whenever its
-      value changes, i.e. at every run. -#}
-  {%- if not execute -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set start = var('start_date', none) or env_var('WX_DBT_START_DATE', '') or none -%}
-  {%- set end = var('end_date', none) or env_var('WX_DBT_END_DATE', '') or none -%}
+      which keeps dbt's partial parsing when only the window changes. They are read only when
+      executing: an env var read while parsing makes dbt re-parse every file that reads it
+      whenever its value changes, i.e. at every run. -#}
+  {%- set start = var('start_date', none) or (env_var('WX_DBT_START_DATE', '') if execute else '') or none -%}
+  {%- set end = var('end_date', none) or (env_var('WX_DBT_END_DATE', '') if execute else '') or none -%}
   {%- if start is none and end is none -%}
     {{ return(none) }}
   {%- endif -%}
