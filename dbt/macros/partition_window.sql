@@ -4,12 +4,11 @@
     window; without one, or on a first or --full-refresh build, they take all. -#}
 
 {% macro partition_window() -%}
-  {#- vars from `wx-pipeline dbt ... --vars`; the pipeline sets WX_DBT_START/END_DATE instead,
-      which keeps dbt's partial parsing when only the window changes. They are read only when
-      executing: an env var read while parsing makes dbt re-parse every file that reads it
-      whenever its value changes, i.e. at every run. -#}
-  {%- set start = var('start_date', none) or (env_var('WX_DBT_START_DATE', '') if execute else '') or none -%}
-  {%- set end = var('end_date', none) or (env_var('WX_DBT_END_DATE', '') if execute else '') or none -%}
+  {#- vars from `wx-pipeline dbt ... --vars` (checked while parsing); the pipeline sets
+      WX_DBT_START/END_DATE instead, read when executing (run_env_var), which keeps dbt's
+      partial parsing when only the window changes. -#}
+  {%- set start = var('start_date', none) or run_env_var('WX_DBT_START_DATE') or none -%}
+  {%- set end = var('end_date', none) or run_env_var('WX_DBT_END_DATE') or none -%}
   {%- if start is none and end is none -%}
     {{ return(none) }}
   {%- endif -%}
@@ -30,7 +29,7 @@
     Every model keeps accounts apart, so refreshing some leaves the others' rows as they are. -#}
 {% macro in_accounts() -%}
   {%- set ids = [] -%}
-  {%- for id in (env_var('WX_DBT_ACCOUNTS', '') if execute else '').split(',') if id.strip() -%}
+  {%- for id in run_env_var('WX_DBT_ACCOUNTS').split(',') if id.strip() -%}
     {%- do ids.append("'" ~ id.strip() | replace("'", "''") ~ "'") -%}
   {%- endfor -%}
   {%- if ids -%}

@@ -1,7 +1,6 @@
 -- Every Beijing day from the first datacube day to a year past the newest final day (the
 -- pipeline's rule and clock, WX_DBT_NEWEST_FINAL_DAY; the database's yesterday otherwise).
-{#- Read when executing only: read while parsing, every new day would re-parse the model. #}
-{%- set newest = env_var('WX_DBT_NEWEST_FINAL_DAY', '') if execute else '' %}
+{%- set newest = run_env_var('WX_DBT_NEWEST_FINAL_DAY') %}
 select
     d::date as date_day,
     extract(isoyear from d)::integer as iso_year,
