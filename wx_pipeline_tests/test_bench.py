@@ -12,19 +12,24 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-SUITE = Path(__file__).resolve().parents[1] / "bench" / "suite.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def test_bench_smoke_prints_its_table() -> None:
+def _printed(script: str, *args: str, timeout: float) -> list[str]:
+    """The lines a benchmark script prints, which must exit 0."""
     result = subprocess.run(
-        [sys.executable, str(SUITE), "--smoke"],
+        [sys.executable, str(BENCH / script), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    header, _rule, row, *notes = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_bench_smoke_prints_its_table() -> None:
+    header, _rule, row, *notes = _printed("suite.py", "--smoke", timeout=600)
     assert header.split()[:5] == ["scenario", "wall", "s", "calls", "minimum"]
     cells = row.split()
     assert cells[0] == "smoke"
@@ -44,16 +49,9 @@ def test_bench_smoke_prints_its_table() -> None:
 
 
 def test_copy_encoding_bench_prints_every_text_table() -> None:
-    script = SUITE.with_name("copy_encoding.py")
-    result = subprocess.run(
-        [sys.executable, str(script), "--days", "14", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    _title, header, *rows = _printed(
+        "copy_encoding.py", "--days", "14", "--repeat", "1", timeout=300
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    _title, header, *rows = result.stdout.splitlines()
     assert header.split()[:2] == ["table", "rows"]
     tables = {line.split()[0]: line.split() for line in rows}
     assert {"article_total_detail_read_source", "article_read", "all"} <= tables.keys()
