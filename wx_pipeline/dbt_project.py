@@ -19,9 +19,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -267,6 +269,44 @@ def run_dbt(
             return run()
     finally:
         engine.dispose()
+
+
+def dbt_said(output: str) -> str:
+    """What a failed dbt command said, in one line: its error and failure lines (a failing
+    test, a database or compilation error), else its last line."""
+    # dbt's text output starts each line with a time stamp (12:00:00).
+    lines = [
+        " ".join(re.sub(r"^\d\d:\d\d:\d\d\s", "", line).split())
+        for line in output.splitlines()
+        if line.strip()
+    ]
+    said = [
+        line
+        for line in lines
+        if line.startswith(("Failure in", "Database Error", "Compilation Error", "Runtime Error"))
+        or line.startswith("Got ")
+    ]
+    return " | ".join(dict.fromkeys(said)) or (lines[-1] if lines else "no output")
+
+
+def build_marts(
+    url: str, home: Path, window: tuple[date, date] | None, accounts: Sequence[str] = ()
+) -> None:
+    """`dbt build` over `window` (and `accounts`) outside Dagster, as the analytics run builds
+    the marts after a load: the incremental marts replace the window's rows, the tests check
+    them. A failure raises `DbtError` with what dbt said."""
+    with (
+        tempfile.TemporaryDirectory(prefix="wx-dbt-target-") as tmp,
+        parse_state_kept(home, url, Path(tmp)),
+    ):
+        result = run_dbt(
+            ["build", "--target-path", tmp],
+            url,
+            capture=True,
+            extra_env={**window_env(window, accounts), **NO_FILE_LOG},
+        )
+        if result.returncode != 0:
+            raise DbtError(f"dbt build of the marts failed: {dbt_said(result.stdout)}")
 
 
 def prepare_manifest(target_path: Path | None = None) -> Path:

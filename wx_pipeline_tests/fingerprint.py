@@ -32,8 +32,11 @@ def _columns(conn: sa.Connection, schema: str, table: str) -> list[str]:
     return [str(name) for (name,) in rows if not str(name).startswith("_")]
 
 
-def fingerprint(url: str, schemas: Sequence[str] = SCHEMAS) -> Fingerprint:
-    """`schema.table` -> (rows, checksum) for every base table of `schemas`."""
+def fingerprint(
+    url: str, schemas: Sequence[str] = SCHEMAS, accounts: Sequence[str] | None = None
+) -> Fingerprint:
+    """`schema.table` -> (rows, checksum) for every base table of `schemas`; with `accounts`,
+    only their rows in the tables keyed by account (the others whole)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -47,13 +50,17 @@ def fingerprint(url: str, schemas: Sequence[str] = SCHEMAS) -> Fingerprint:
             ).all()
             out: Fingerprint = {}
             for schema, table in ((str(s), str(t)) for s, t in tables):
-                cols = ", ".join(f'"{c}"' for c in _columns(conn, schema, table))
+                names = _columns(conn, schema, table)
+                cols = ", ".join(f'"{c}"' for c in names)
+                only = accounts is not None and "account_id" in names
                 # The sum of per-row hashes does not depend on row order; numeric cannot overflow.
                 row = conn.execute(
                     sa.text(
                         f"select count(*), coalesce(sum(('x' || left(md5(row({cols})::text), 15))"
                         f'::bit(60)::bigint), 0)::text from "{schema}"."{table}"'
-                    )
+                        + (" where account_id = any(:accounts)" if only else "")
+                    ),
+                    {"accounts": list(accounts or ())},
                 ).one()
                 out[f"{schema}.{table}"] = (int(row[0]), str(row[1]))
             return out

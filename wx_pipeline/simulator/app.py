@@ -447,6 +447,15 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
             )
         return Response(json.dumps({"refresh_token": refresh}), media_type="application/json")
 
+    async def sim_restate(request: Request) -> Response:
+        """Body ``{"YYYY-MM-DD": revision, ...}``: WeChat restates those days."""
+        try:
+            body = json.loads(await request.body())
+            state.restate({date.fromisoformat(k): int(v) for k, v in dict(body).items()})
+        except (TypeError, ValueError) as exc:
+            return admin_error(exc)
+        return Response(json.dumps({"restated": len(body)}), media_type="application/json")
+
     async def sim_calls(request: Request) -> Response:
         with state.lock:
             calls = [asdict(c) for c in state.calls]
@@ -493,6 +502,7 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
             Route("/_sim/component/ticket", sim_ticket, methods=["POST"]),
             Route("/_sim/component/revoke", sim_revoke, methods=["POST"]),
             Route("/_sim/component/authorize", sim_authorize, methods=["POST"]),
+            Route("/_sim/restate", sim_restate, methods=["POST"]),
             Route("/_sim/calls", sim_calls),
             Route("/_sim/truth", sim_truth),
             Route("/_sim/stats", sim_stats),

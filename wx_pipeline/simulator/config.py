@@ -136,6 +136,9 @@ class SimulatorConfig:
     #: platform's authorisation event URL: once at start, then every ``push_every`` seconds.
     push_ticket_to: str | None = None
     push_every: float | None = None
+    #: Days WeChat restated after first publishing them: day -> revision (see
+    #: ``data.common.Revisions``); ``SimulatorServer.restate`` changes them while serving.
+    revisions: dict[date, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:
@@ -150,6 +153,8 @@ class SimulatorConfig:
             raise SimulatorConfigError("push_ticket_to needs a component")
         if self.push_every is not None and self.push_every <= 0:
             raise SimulatorConfigError("push_every must be > 0 seconds")
+        if any(r < 0 for r in self.revisions.values()):
+            raise SimulatorConfigError("revisions must be >= 0")
 
     def resolved_accounts(self) -> list[SimAccount]:
         accounts = demo_accounts(self.seed) if self.accounts is None else list(self.accounts)

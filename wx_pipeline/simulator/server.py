@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -84,6 +84,11 @@ class SimulatorServer:
     def set_now(self, moment: datetime) -> None:
         """Move the simulator's clock to ``moment`` (timezone-aware)."""
         self.state.clock.set(moment)
+
+    def restate(self, revisions: Mapping[date, int]) -> None:
+        """WeChat restates these days (day -> revision): which sources, hours and articles
+        they list changes; the truth changes with them."""
+        self.state.restate(revisions)
 
     def invalidate_tokens(self, app_id: str | None = None) -> None:
         self.state.invalidate_tokens(app_id)

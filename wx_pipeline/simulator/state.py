@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -122,7 +123,7 @@ class SimulatorState:
         self.by_app_id = {a.app_id: a for a in self.accounts}
         self.endpoints: dict[str, Endpoint] = registry(config.span_overrides)
         self.clock = SimClock(config.now, ticks=config.now_ticks)
-        self.data = DataSet(config.seed, self.accounts)
+        self.data = DataSet(config.seed, self.accounts, config.revisions)
         self.tokens = TokenStore(config.token_ttl)
         self.platform = (
             PlatformState(config.component, config.token_ttl) if config.component else None
@@ -225,6 +226,17 @@ class SimulatorState:
         final = View(final_through or self.clock.today() - timedelta(days=1))
         with self.lock:
             return self.data.items(app_id, endpoint, day, final)
+
+    def restate(self, revisions: Mapping[date, int]) -> None:
+        """WeChat restates ``revisions``' days (day -> revision, 0 = as first published): from
+        now on their answers, and the truth, are the restated ones."""
+        if any(r < 0 for r in revisions.values()):
+            raise ValueError("revisions must be >= 0")
+        with self.lock:
+            merged = {**self.data.revisions, **revisions}
+            self.data = DataSet(self.config.seed, self.accounts, merged)
+            self._fragments.clear()
+            self._bodies.clear()
 
     def invalidate_tokens(self, app_id: str | None = None) -> None:
         with self.lock:

@@ -1,4 +1,4 @@
-"""CLI commands of the warehouse room: `warehouse migrate`, `warehouse grant-bi`, `renormalize`.
+"""CLI commands of the warehouse room: `warehouse migrate`, `warehouse grant-bi`, `purge`.
 
 Registered on the `wx-pipeline` group in `cli.py`; the heavy imports happen inside the commands
 so `wx-pipeline --help` stays fast.
@@ -6,8 +6,6 @@ so `wx-pipeline --help` stays fast.
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -58,67 +56,6 @@ def grant_bi_command(role: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"{role} can now read {', '.join(BI_SCHEMAS)} (SELECT only)")
-
-
-def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param=param) from None
-
-
-@click.command("renormalize")
-@click.option(
-    "--endpoint",
-    "endpoints",
-    multiple=True,
-    metavar="NAME",
-    help="Endpoint to rebuild, e.g. getusersummary (repeatable; default: all).",
-)
-@click.option("--start", callback=_parse_date, metavar="YYYY-MM-DD", help="First ref_date.")
-@click.option("--end", callback=_parse_date, metavar="YYYY-MM-DD", help="Last ref_date.")
-@click.option("--account", metavar="APP_ID", help="Only this account.")
-def renormalize_command(
-    endpoints: tuple[str, ...], start: date | None, end: date | None, account: str | None
-) -> None:
-    """Rebuild fact tables from the raw archive (wechat_raw.api_response), without API calls."""
-    from wx_pipeline.warehouse.migrate import migrate
-    from wx_pipeline.warehouse.renormalize import renormalize
-    from wx_pipeline.wechat import endpoints as registry
-
-    if start and end and start > end:
-        raise WxUserError(f"--start {start} is after --end {end}")
-    for name in endpoints:
-        if name not in registry.BY_NAME:
-            raise WxUserError(f"unknown endpoint {name!r}; known: {', '.join(registry.BY_NAME)}")
-    run_id = f"renormalize-{uuid.uuid4().hex[:12]}"
-    engine = _engine()
-    try:
-        migrate(engine)
-        result = renormalize(
-            engine,
-            endpoints=endpoints or None,
-            start=start,
-            end=end,
-            account_id=account,
-            run_id=run_id,
-        )
-    finally:
-        engine.dispose()
-    click.echo(
-        f"rebuilt from {result.responses} archived responses in {result.windows} windows "
-        f"(run id {run_id})"
-    )
-    for table, rows in sorted(result.rows.items()):
-        click.echo(f"  wechat.{table}: {rows} rows")
-    if result.unknown_fields:
-        drift = ", ".join(f"{k} ({n})" for k, n in result.unknown_fields.most_common())
-        click.echo(f"  unknown fields (kept in the archive): {drift}")
-    if result.unknown_codes:
-        codes = ", ".join(f"{c}={v} ({n})" for (c, v), n in result.unknown_codes.most_common())
-        click.echo(f"  unknown codes (kept): {codes}")
 
 
 @click.command("purge")

@@ -40,6 +40,13 @@ class RenormalizeResult:
     windows: int = 0  # load transactions
     unknown_fields: Counter[str] = field(default_factory=Counter)
     unknown_codes: Counter[tuple[str, object]] = field(default_factory=Counter)
+    #: The first and last day rebuilt, over every endpoint and account (the marts' window).
+    first: date | None = None
+    last: date | None = None
+
+    def rebuilt(self, first: date, last: date) -> None:
+        self.first = min(first, self.first or first)
+        self.last = max(last, self.last or last)
 
 
 def owned_days(
@@ -149,6 +156,7 @@ def _rebuild_account(
         )
         result.rows.update(loaded)
         result.windows += 1
+        result.rebuilt(first, last)
 
 
 def renormalize(

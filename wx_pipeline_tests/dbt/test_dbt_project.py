@@ -125,10 +125,15 @@ def test_parse_finds_the_marts_in_analytics(manifest: dict[str, Any]) -> None:
     }
     assert all(models[f"stg_wechat__{t}"]["schema"] == "analytics_staging" for t in TABLES)
     incremental = {n for n in marts if models[n]["config"]["materialized"] == "incremental"}
+    assert len(incremental) >= 8
+    tests = {n["name"] for n in _nodes(manifest, "test")}
     for name in incremental:
         config = models[name]["config"]
-        assert config["incremental_strategy"] == "delete+insert"
-        assert config["unique_key"], name
+        # A refresh replaces its whole window: keys WeChat restated away go too.
+        assert config["incremental_strategy"] == "replace_window", name
+        assert config["window_column"] in models[name]["columns"], name
+        # ...and an error test finds any mart row whose fact row is gone.
+        assert f"{name}_backed_by_facts" in tests, name
 
 
 def test_every_model_seed_and_source_is_described_grain_first(manifest: dict[str, Any]) -> None:

@@ -379,6 +379,31 @@ def test_a_pipeline_window_rewrites_only_its_days_and_accounts(
             set_growth(None, account, when)
 
 
+def test_a_window_refresh_drops_a_key_the_facts_no_longer_have(
+    warehouse: tuple[str, dict[str, Any]], sim: SimulatorServer, dbt_dirs: dict[str, str]
+) -> None:
+    """A mart row with no fact row behind it (a key WeChat restated away) fails the mart's
+    error test, and the next refresh of its window removes it."""
+    url, _ = warehouse
+    account = sim.accounts[0].app_id
+    day = date(2025, 11, 3)
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(
+            "insert into analytics.fct_follower_sources_daily values "
+            "(%s, %s, 424242, 'unknown', 5, 1, 4)",
+            (account, day),
+        )
+    check = ["test", "--select", "fct_follower_sources_daily_backed_by_facts"]
+    failed = run_dbt([*check, *window_args(day, day)], url, capture=True, extra_env=dbt_dirs)
+    assert failed.returncode != 0
+    assert "FAIL 1 fct_follower_sources_daily_backed_by_facts" in " ".join(failed.stdout.split())
+    _build(url, dbt_dirs, "--select", "fct_follower_sources_daily", *window_args(day, day))
+    orphan = "select 1 from analytics.fct_follower_sources_daily where user_source = 424242"
+    assert _query(url, orphan) == []
+    passed = run_dbt([*check, *window_args(day, day)], url, capture=True, extra_env=dbt_dirs)
+    assert passed.returncode == 0, passed.stdout[-2000:]
+
+
 def test_docs_generate_writes_the_catalog(
     warehouse: tuple[str, dict[str, Any]], dbt_dirs: dict[str, str]
 ) -> None:

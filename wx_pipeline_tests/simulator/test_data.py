@@ -50,10 +50,15 @@ def numeric_fields(endpoint: str) -> list[str]:
     return [c.api_field for c in BY_NAME[endpoint].table.measures]
 
 
+revisions = st.integers(0, 3)
+
+
 @PROPS
-@given(seed=seeds, acc=accounts, day=days)
-def test_cumulate_is_previous_day_plus_net_growth(seed: int, acc: SimAccount, day: date) -> None:
-    ds = DataSet(seed, [acc])
+@given(seed=seeds, acc=accounts, day=days, revision=revisions)
+def test_cumulate_is_previous_day_plus_net_growth(
+    seed: int, acc: SimAccount, day: date, revision: int
+) -> None:
+    ds = DataSet(seed, [acc], {day: revision})
     prev = day - timedelta(days=1)
     today = items(ds, acc, "getusercumulate", day)[0]["cumulate_user"]
     net = sum(r["new_user"] - r["cancel_user"] for r in items(ds, acc, "getusersummary", day))
@@ -73,9 +78,9 @@ def _sum_rows(rows: list[dict[str, Any]], key: str, fields: list[str]) -> dict[A
 
 
 @PROPS
-@given(seed=seeds, acc=accounts, day=days)
-def test_all_row_and_hours_add_up(seed: int, acc: SimAccount, day: date) -> None:
-    ds = DataSet(seed, [acc])
+@given(seed=seeds, acc=accounts, day=days, revision=revisions)
+def test_all_row_and_hours_add_up(seed: int, acc: SimAccount, day: date, revision: int) -> None:
+    ds = DataSet(seed, [acc], {day: revision})  # a restated day keeps every invariant too
     counters = numeric_fields("getuserread")
     daily = items(ds, acc, "getuserread", day)
     by_source = {r["user_source"]: r for r in daily}
@@ -279,6 +284,48 @@ def test_items_have_the_registry_shape_and_the_real_quirks() -> None:
     assert 5 in seen_share_scenes  # the undocumented scene shows up now and then
     assert optional_present
     assert optional_absent
+
+
+def test_a_restated_day_lists_other_keys_with_the_same_totals() -> None:
+    """What WeChat's restatements look like: a source, an hour, a type or an article of the
+    day vanishes or appears; the follower totals and the reads' ALL row stay."""
+    acc = demo_accounts(5)[2]  # the large account: every key has activity
+    day = date(2025, 10, 29)
+    first, restated = DataSet(5, [acc]), DataSet(5, [acc], {day: 1})
+
+    def keys(ds: DataSet, endpoint: str, *fields: str) -> set[tuple[Any, ...]]:
+        return {tuple(r[f] for f in fields) for r in items(ds, acc, endpoint, day)}
+
+    for endpoint, fields in (
+        ("getusersummary", ("user_source",)),
+        ("getuserread", ("user_source",)),
+        ("getuserreadhour", ("ref_hour", "user_source")),
+        ("getupstreammsg", ("msg_type",)),
+        ("getinterfacesummaryhour", ("ref_hour",)),
+    ):
+        assert keys(restated, endpoint, *fields) < keys(first, endpoint, *fields), endpoint
+    assert keys(restated, "getusershare", "share_scene") != keys(
+        first, "getusershare", "share_scene"
+    )
+    sent = [
+        d
+        for d in (day - timedelta(days=k) for k in range(30))
+        if items(first, acc, "getarticletotal", d)
+    ]
+    send_day = sent[0]
+    deleted = DataSet(5, [acc], {send_day: 1})
+    assert len(items(deleted, acc, "getarticletotal", send_day)) == (
+        len(items(first, acc, "getarticletotal", send_day)) - 1
+    )
+    for endpoint in ("getusercumulate",):
+        assert items(restated, acc, endpoint, day) == items(first, acc, endpoint, day)
+    total = [r for r in items(first, acc, "getuserread", day) if r["user_source"] == ALL_SOURCES]
+    assert total == [
+        r for r in items(restated, acc, "getuserread", day) if r["user_source"] == ALL_SOURCES
+    ]
+    assert items(restated, acc, "getusersummary", day - timedelta(days=1)) == items(
+        first, acc, "getusersummary", day - timedelta(days=1)
+    )
 
 
 def test_same_seed_same_data_whatever_the_order() -> None:

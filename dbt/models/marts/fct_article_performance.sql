@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['account_id', 'msgid'],
+    incremental_strategy='replace_window',
+    window_column='send_date',
+    window_lookback_days=6,
     on_schema_change='fail',
     indexes=[
         {'columns': ['account_id', 'msgid'], 'unique': True},

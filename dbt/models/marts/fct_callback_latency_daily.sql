@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['account_id', 'date_day'],
+    incremental_strategy='replace_window',
+    window_column='date_day',
     on_schema_change='fail',
     indexes=[{'columns': ['account_id', 'date_day'], 'unique': True}],
 ) }}

@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['account_id', 'week_start'],
+    incremental_strategy='replace_window',
+    window_column='week_start',
+    window_unit='week',
     on_schema_change='fail',
     indexes=[{'columns': ['account_id', 'week_start'], 'unique': True}],
 ) }}

@@ -19,7 +19,9 @@ from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     FloatArray,
     IntArray,
+    Revisions,
     poisson,
+    restated_position,
     rng,
     split_pair,
     stable_seed,
@@ -136,9 +138,12 @@ class Article:
 
 
 class ArticleModel:
-    def __init__(self, seed: int, followers: FollowerModel) -> None:
+    def __init__(
+        self, seed: int, followers: FollowerModel, revisions: Revisions | None = None
+    ) -> None:
         self._seed = seed
         self._followers = followers
+        self._revisions = revisions or {}
         # An article's arrays and lists take ~50 kB: the least recently used sends go first.
         self._sent: LruCache[tuple[str, date], tuple[Article, ...]] = LruCache(SENDS_KEPT)
 
@@ -163,6 +168,11 @@ class ArticleModel:
                 self._article(account, day, data_id, idx, 1 if unnotified else 0, target)
                 for idx in range(1, count + 1)
             )
+        deleted = restated_position(self._revisions.get(day, 0), len(articles), salt=6)
+        if deleted is not None:
+            # A restated send date: one of its articles was deleted, and WeChat's statistics
+            # no longer list it anywhere (the others keep their msgids).
+            articles = articles[:deleted] + articles[deleted + 1 :]
         self._sent.put(key, articles)
         return articles
 

@@ -14,7 +14,9 @@ from wx_pipeline.simulator.data.common import (
     MSG_PROFILE,
     DayCache,
     IntArray,
+    Revisions,
     poisson,
+    restated_position,
     rng,
     size_at,
     weekday_factor,
@@ -30,8 +32,9 @@ class CallbackHours:
 
 
 class CallbackModel:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
         self._seed = seed
+        self._revisions = revisions or {}
         self._days: DayCache[CallbackHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> CallbackHours:
@@ -41,6 +44,9 @@ class CallbackModel:
         gen = rng(self._seed, account.app_id, day, "callbacks")
         daily = size_at(account, day) * 0.025 * weekday_factor(day, 0.85)
         shape = MSG_PROFILE * gen.uniform(0.8, 1.2, HOURS)
+        quiet = restated_position(self._revisions.get(day, 0), HOURS, salt=5)
+        if quiet is not None:  # a restated day: one hour had no callbacks after all
+            shape[quiet] = 0.0
         count = poisson(gen, daily * shape / shape.sum())
         fail = np.asarray(gen.binomial(count, gen.uniform(0.001, 0.01)), dtype=np.int64)
         mean_ms = gen.uniform(250, 550, HOURS)

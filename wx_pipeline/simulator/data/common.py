@@ -4,7 +4,7 @@ the daily/hourly activity shapes every family uses."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,19 @@ class DayCache(Generic[T]):
 
     def get(self, account: SimAccount, day: date, make: Callable[[SimAccount, date], T]) -> T:
         return self._items.get_or_make((account.app_id, day), lambda: make(account, day))
+
+
+#: WeChat restating days after they were first published: day -> revision (0 or absent: as
+#: first published). A revision changes which sources, hours and articles of that day appear.
+Revisions = Mapping[date, int]
+
+
+def restated_position(revision: int, n: int, salt: int = 0) -> int | None:
+    """The position (0..n-1) that revision ``revision`` of a day changes; None for revision 0.
+    ``salt`` lets each family pick a different position for the same revision."""
+    if revision <= 0 or n <= 0:
+        return None
+    return (revision * 7 + salt) % n
 
 
 def stable_seed(*parts: object) -> int:

@@ -27,7 +27,7 @@ from wx_pipeline.simulator.data.articles import (
     ArticleModel,
 )
 from wx_pipeline.simulator.data.callbacks import CallbackModel
-from wx_pipeline.simulator.data.common import HOURS, isodate
+from wx_pipeline.simulator.data.common import HOURS, Revisions, isodate
 from wx_pipeline.simulator.data.followers import FollowerModel, partial_gains
 from wx_pipeline.simulator.data.messages import BUCKETS, MSG_TYPES, MessageModel
 from wx_pipeline.simulator.data.reads import READ_PAIRS, ReadModel
@@ -110,14 +110,17 @@ def _scene_list(users: list[int]) -> list[Item]:
 class DataSet:
     """The synthetic truth of a simulator run."""
 
-    def __init__(self, seed: int, accounts: list[SimAccount]) -> None:
+    def __init__(
+        self, seed: int, accounts: list[SimAccount], revisions: Revisions | None = None
+    ) -> None:
         self.seed = seed
         self.accounts = {a.app_id: a for a in accounts}
-        self.followers = FollowerModel(seed)
-        self.articles = ArticleModel(seed, self.followers)
-        self.reads = ReadModel(seed, self.articles)
-        self.messages = MessageModel(seed)
-        self.callbacks = CallbackModel(seed)
+        self.revisions = dict(revisions or {})
+        self.followers = FollowerModel(seed, self.revisions)
+        self.articles = ArticleModel(seed, self.followers, self.revisions)
+        self.reads = ReadModel(seed, self.articles, self.revisions)
+        self.messages = MessageModel(seed, self.revisions)
+        self.callbacks = CallbackModel(seed, self.revisions)
         self._builders: dict[str, Callable[[SimAccount, date, View], list[Item]]] = {
             "getusersummary": self._user_summary,
             "getusercumulate": self._user_cumulate,

@@ -12,7 +12,15 @@ from datetime import date, timedelta
 import numpy as np
 
 from wx_pipeline.simulator.config import SimAccount
-from wx_pipeline.simulator.data.common import DayCache, rng, size_at, split, weekday_factor
+from wx_pipeline.simulator.data.common import (
+    DayCache,
+    Revisions,
+    restated_position,
+    rng,
+    size_at,
+    split,
+    weekday_factor,
+)
 from wx_pipeline.wechat.endpoints import DATA_START
 
 Gains = dict[int, tuple[int, int]]  # user_source -> (new_user, cancel_user)
@@ -30,8 +38,9 @@ def _sources(day: date) -> dict[int, float]:
 
 
 class FollowerModel:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
         self._seed = seed
+        self._revisions = revisions or {}
         self._lock = threading.Lock()  # guards the running totals
         self._days: DayCache[Gains] = DayCache()
         self._cumulative: dict[str, list[int]] = {}  # app id -> totals from DATA_START - 1 on
@@ -44,8 +53,15 @@ class FollowerModel:
         gen, new_total, cancel_total = self._totals(account, day)
         sources = _sources(day)
         base = np.array(list(sources.values()))
-        new = split(new_total, base * gen.uniform(0.5, 1.5, len(base)))
-        cancel = split(cancel_total, base * gen.uniform(0.5, 1.5, len(base)))
+        new_w = base * gen.uniform(0.5, 1.5, len(base))
+        cancel_w = base * gen.uniform(0.5, 1.5, len(base))
+        # A restated day credits one source's followers to the others: its row vanishes, the
+        # day's totals (and so every later day's cumulative total) stay.
+        gone = restated_position(self._revisions.get(day, 0), len(base))
+        if gone is not None:
+            new_w[gone] = cancel_w[gone] = 0.0
+        new = split(new_total, new_w)
+        cancel = split(cancel_total, cancel_w)
         out = {
             code: (int(n), int(c))
             for code, n, c in zip(sources, new, cancel, strict=True)

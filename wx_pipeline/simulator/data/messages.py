@@ -14,7 +14,9 @@ from wx_pipeline.simulator.data.common import (
     MSG_PROFILE,
     DayCache,
     IntArray,
+    Revisions,
     poisson,
+    restated_position,
     rng,
     size_at,
     split,
@@ -38,8 +40,9 @@ class MessageHours:
 
 
 class MessageModel:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
         self._seed = seed
+        self._revisions = revisions or {}
         self._days: DayCache[MessageHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> MessageHours:
@@ -52,6 +55,15 @@ class MessageModel:
         day_users = poisson(gen, scale * weights * gen.uniform(0.7, 1.3, len(weights)))
         day_counts = day_users + poisson(gen, day_users * 0.6)
         hour_w = MSG_PROFILE * gen.uniform(0.75, 1.25, (len(MSG_TYPES), HOURS))
+        revision = self._revisions.get(day, 0)
+        gone = restated_position(revision, len(MSG_TYPES), salt=3)
+        if gone is not None:
+            # A restated day counts one type's messages as another's and empties one hour.
+            into = (gone + 1) % len(MSG_TYPES)
+            day_users[into] += day_users[gone]
+            day_counts[into] += day_counts[gone]
+            day_users[gone] = day_counts[gone] = 0
+            hour_w[:, restated_position(revision, HOURS, salt=4) or 0] = 0.0
         hu, hc = split_pair(day_users, day_counts, hour_w)
         bucket_w = np.array(list(_BUCKET_WEIGHTS.values())) * gen.uniform(0.8, 1.2, len(BUCKETS))
         return MessageHours(users=hu.T.copy(), counts=hc.T.copy(), bucket_weights=bucket_w)

@@ -19,6 +19,8 @@ from wx_pipeline.simulator.data.common import (
     READ_PROFILE,
     DayCache,
     IntArray,
+    Revisions,
+    restated_position,
     rng,
     size_at,
     split_pair,
@@ -44,9 +46,12 @@ class ReadHours:
 
 
 class ReadModel:
-    def __init__(self, seed: int, articles: ArticleModel) -> None:
+    def __init__(
+        self, seed: int, articles: ArticleModel, revisions: Revisions | None = None
+    ) -> None:
         self._seed = seed
         self._articles = articles
+        self._revisions = revisions or {}
         self._days: DayCache[ReadHours] = DayCache()
 
     def hours(self, account: SimAccount, day: date) -> ReadHours:
@@ -90,6 +95,14 @@ class ReadModel:
         day_pairs[:, 1:, 0], day_pairs[:, 1:, 1] = u.T, c.T
         # Spread every (source, pair) over the hours, each source with its own jitter.
         hour_w = READ_PROFILE * gen.uniform(0.75, 1.25, (n_src, HOURS))
+        revision = self._revisions.get(day, 0)
+        gone = restated_position(revision, n_src, salt=1)
+        if gone is not None:
+            # A restated day moves one source's reads to the next source and empties one hour:
+            # rows vanish, the day's totals stay.
+            day_pairs[(gone + 1) % n_src] += day_pairs[gone]
+            day_pairs[gone] = 0
+            hour_w[:, restated_position(revision, HOURS, salt=2) or 0] = 0.0
         rows_u = day_pairs[:, :, 0].reshape(-1)
         rows_c = day_pairs[:, :, 1].reshape(-1)
         hu, hc = split_pair(rows_u, rows_c, np.repeat(hour_w, len(READ_PAIRS), axis=0))
@@ -99,7 +112,7 @@ class ReadModel:
         scenes = {1: 0.6, 2: 0.35, 255: 0.03}
         if day < date(2016, 1, 1):
             scenes[3] = 0.02
-        if gen.random() < 0.1:  # an undocumented scene shows up now and then
+        if (gen.random() < 0.1) != bool(revision):  # scene 5 shows up now and then
             scenes[5] = 0.02
         codes = tuple(sorted(scenes))
         scene_w = np.array([scenes[c] for c in codes]) * gen.uniform(0.8, 1.2, len(codes))
