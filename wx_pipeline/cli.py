@@ -344,12 +344,8 @@ def renormalize(
     )
     for table, rows in sorted(result.rows.items()):
         click.echo(f"  wechat.{table}: {rows} rows")
-    if result.unknown_fields:
-        drift = ", ".join(f"{k} ({n})" for k, n in result.unknown_fields.most_common())
-        click.echo(f"  unknown fields (kept in the archive): {drift}")
-    if result.unknown_codes:
-        codes = ", ".join(f"{c}={v} ({n})" for (c, v), n in result.unknown_codes.most_common())
-        click.echo(f"  unknown codes (kept): {codes}")
+    for line in result.drift.lines():
+        click.echo(f"  warning: {line}")
     if facts_only or result.first is None or result.last is None:
         return
     # The marts replace the rebuilt days' rows (keys the archive no longer has go with them).

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from wx_pipeline.heap import freeze_long_lived
 from wx_pipeline.settings import Account
-from wx_pipeline.warehouse.normalize import InvalidPayloadError
+from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError
 from wx_pipeline.warehouse.store import (
     Chunk,
     LoaderLostError,
@@ -156,8 +156,8 @@ class IngestReport:
     minimum_calls: int = 0
     responses: int = 0
     chunks: int = 0  # chunks loaded (one transaction each)
-    unknown_fields: Counter[str] = field(default_factory=Counter)  # field path -> objects
-    unknown_codes: Counter[str] = field(default_factory=Counter)  # "table.column=value"
+    #: Unknown fields and codes, non-key fields left out: what real answers differ in.
+    drift: Drift = field(default_factory=Drift)
     not_final: int = 0  # cumulative-tail entries left out: their stat_date was not final yet
     retired: set[str] = field(default_factory=set)  # endpoints answering 47009
     failures: list[AccountFailure] = field(default_factory=list)
@@ -447,8 +447,7 @@ class _Pass:
             r.chunks += 1
             r.rows.update(stored.rows)
             r.not_final += stored.not_final
-            r.unknown_fields.update(stored.unknown_fields)
-            r.unknown_codes.update(stored.unknown_codes)
+            r.drift.update(stored.drift)
         self.stored += len(result.windows)
         self.step("windows", self.stored, self.planned)
         return error

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from wx_pipeline import clock
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.settings import Settings
+from wx_pipeline.warehouse.normalize.drift import Drift
 
 #: Events per write to the instance's event log; measured in bench/backfill.py.
 EVENT_BATCH_SIZE = 1000
@@ -162,7 +163,8 @@ class RunSummary:
     metrics: list[dict[str, str]] = field(default_factory=list)  # one row per account
     retired: set[str] = field(default_factory=set)  # endpoints WeChat retired (47009): skipped
     report: str | None = None  # the HTML report the marts' run wrote
-    unknown: dict[str, str] = field(default_factory=dict)  # asset -> unknown fields and codes
+    #: What real answers differed in (unknown fields and codes, fields left out): once each.
+    drift: Drift = field(default_factory=Drift)
 
 
 @contextmanager
@@ -527,6 +529,8 @@ def _tool_said(message: str) -> str:
 
 
 def _collect(result: Any, summary: RunSummary) -> None:
+    from wx_pipeline.defs.ingestion import DRIFT_KEY
+
     seen: set[str] = set()
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
@@ -545,12 +549,8 @@ def _collect(result: Any, summary: RunSummary) -> None:
         if meta.get("retired_endpoints"):
             summary.retired.update(str(meta["retired_endpoints"]).split(", "))
     for check in result.get_asset_check_evaluations():
-        if check.check_name == "no_schema_drift" and not check.passed:
-            found = {k: v.value for k, v in check.metadata.items()}
-            summary.unknown["/".join(check.asset_key.path)] = (
-                f"unknown fields: {found.get('unknown_fields')}; "
-                f"unknown codes: {found.get('unknown_codes')}"
-            )
+        if check.check_name == "no_schema_drift" and DRIFT_KEY in check.metadata:
+            summary.drift.update(Drift.from_json(check.metadata[DRIFT_KEY].value))
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -585,11 +585,8 @@ def print_summary(summary: RunSummary) -> None:
         console.print(metrics)
     for name in sorted(summary.retired):
         console.print(f"warning: {name} is retired by WeChat (47009): skipped, not a failure")
-    for asset, found in sorted(summary.unknown.items()):
-        console.print(
-            f"warning: {asset}: the API sent what the registry does not know (kept "
-            f"in the raw archive and the rows): {found}"
-        )
+    for line in summary.drift.lines():
+        console.print(f"warning: {line}")
     if summary.report:
         console.print(f"report: {summary.report}")
     console.print(f"done in {summary.seconds:.1f} s; runs: {', '.join(summary.run_ids)}")

@@ -19,7 +19,7 @@ from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, 
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
+from wx_pipeline.warehouse.normalize import DriftKind, InvalidPayloadError, normalize_many
 from wx_pipeline.warehouse.store import Chunk, Stored, store_chunks
 from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
 from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Window
@@ -212,13 +212,14 @@ def test_a_chunk_with_a_window_that_cannot_be_fetched_replaces_nothing(
 
 def _same_pass(a: IngestReport, b: IngestReport) -> None:
     """Two passes of the same work, stored two ways, report the same: no failure, the same
-    rows, chunks, answers and unknown codes."""
+    rows, chunks, answers and drift."""
     assert a.failures == b.failures == []
     assert a.rows == b.rows
     assert a.total_rows > 0
     assert a.chunks == b.chunks > 0
     assert a.responses == b.responses
-    assert a.unknown_codes == b.unknown_codes
+    for kind in DriftKind:
+        assert a.drift.counts(kind) == b.drift.counts(kind)
 
 
 def test_loader_processes_store_what_threads_store(

@@ -86,7 +86,7 @@ class _Field:
     texts: dict[int, np.ndarray[Any, Any]] | None = None  # width -> `S<width>` values
 
 
-def _field(col: Column, series: pd.Series) -> _Field:
+def _field(col: Column, series: pd.Series, nullable: bool) -> _Field:
     if col.type == "text":
         codes, distinct = pd.factorize(series)  # NA -> -1
         encoded = [str(v).encode() for v in distinct]
@@ -103,7 +103,7 @@ def _field(col: Column, series: pd.Series) -> _Field:
         days = series.to_numpy().astype("datetime64[D]") - _PG_EPOCH
         return _Field(dtype, days.astype(np.int32), None)
     native = np.dtype(dtype).newbyteorder("=")
-    null = series.isna().to_numpy() if col.optional else None
+    null = series.isna().to_numpy() if nullable else None
     if null is None or not null.any():
         return _Field(dtype, series.to_numpy(dtype=native), None)
     values = series.to_numpy(dtype=native, na_value=0)
@@ -143,7 +143,8 @@ def _encode(
     table: Table, frame: pd.DataFrame, account_id: str, run_id: str | None
 ) -> Iterator[bytes]:
     """One chunk of rows in the binary layout, a group at a time (see the module docstring)."""
-    fields = [_field(col, frame[col.name]) for col in table.columns]
+    keys = table.key_fields
+    fields = [_field(col, frame[col.name], col.api_field not in keys) for col in table.columns]
     # account_id and _run_id: the same bytes on every row, written in with the lengths.
     lead: list[tuple[str, Any, int | bytes]] = [
         ("n", ">i2", 1 + len(fields) + (run_id is not None)),

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from wx_pipeline.warehouse.archive import ArchivedResponse, iter_archived
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.load import load_window
-from wx_pipeline.warehouse.normalize import normalize_many
+from wx_pipeline.warehouse.normalize import Drift, normalize_many
 from wx_pipeline.wechat import endpoints as registry
 from wx_pipeline.wechat.endpoints import Endpoint, period_end
 from wx_pipeline.wechat.raw import RawResponse
@@ -38,8 +38,7 @@ class RenormalizeResult:
     responses: int = 0  # archived responses used
     rows: Counter[str] = field(default_factory=Counter)  # rows loaded per table
     windows: int = 0  # load transactions
-    unknown_fields: Counter[str] = field(default_factory=Counter)
-    unknown_codes: Counter[tuple[str, object]] = field(default_factory=Counter)
+    drift: Drift = field(default_factory=Drift)
     #: The first and last day rebuilt, over every endpoint and account (the marts' window).
     first: date | None = None
     last: date | None = None
@@ -135,8 +134,7 @@ def _rebuild_account(
         return
     normalized = normalize_many(responses, ids)
     result.responses += len(responses)
-    result.unknown_fields.update(normalized.unknown_fields)
-    result.unknown_codes.update(normalized.unknown_codes)
+    result.drift.update(normalized.drift)
     frames = normalized.frames_for(endpoint, account_id)
     # Each owned day keeps in the ledger the archive row it is rebuilt from.
     ledger = {

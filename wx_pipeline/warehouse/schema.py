@@ -55,13 +55,13 @@ _NAMING: Final = {
 metadata = sa.MetaData(naming_convention=_NAMING)
 
 
-def _fact_column(col: Column, key: tuple[str, ...]) -> sa.Column[object]:
-    # Registry-optional fields are the only nullable ones: any other missing value is rejected
-    # by the normalizer, so NOT NULL states what the data guarantees.
+def _fact_column(col: Column, table: Table) -> sa.Column[object]:
+    # A row is not stored without its key's fields (the normalizer refuses it); any other field
+    # an answer leaves out is NULL (see the README's "Real answers").
     return sa.Column(
         col.name,
         _SQL_TYPES[col.type],
-        nullable=col.optional and col.name not in key,
+        nullable=col.api_field not in table.key_fields,
         comment=col.description,
     )
 
@@ -76,7 +76,7 @@ def _fact_table(endpoint: Endpoint, table: Table) -> sa.Table:
             nullable=False,
             comment="App id of the WeChat Official Account the row belongs to.",
         ),
-        *(_fact_column(c, table.key) for c in table.columns),
+        *(_fact_column(c, table) for c in table.columns),
         sa.Column(
             LOADED_AT,
             sa.TIMESTAMP(timezone=True),

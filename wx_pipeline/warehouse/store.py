@@ -16,7 +16,6 @@ pass reports comes back in ``Stored``.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +29,7 @@ from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import WindowLoad, load_windows
-from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize_many
+from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError, normalize_many
 from wx_pipeline.wechat.endpoints import Endpoint
 from wx_pipeline.wechat.raw import RawResponse
 
@@ -74,8 +73,7 @@ class Stored:
     loaded: bool = False  # its days were replaced (one transaction)
     rows: dict[str, int] = field(default_factory=dict)  # per fact table
     not_final: int = 0
-    unknown_fields: Counter[str] = field(default_factory=Counter)
-    unknown_codes: Counter[str] = field(default_factory=Counter)  # "table.column=value"
+    drift: Drift = field(default_factory=Drift)
     error: InvalidPayloadError | WarehouseUnavailableError | LoaderLostError | None = None
     seconds: float = 0.0
 
@@ -105,13 +103,7 @@ def store_chunks(engine: sa.Engine, chunks: Sequence[Chunk], run_id: str | None)
             frames = batch.frames_for(chunk.endpoint, chunk.account_id)
             ledger = ledger_days(chunk.endpoint, chunk.responses, chunk_ids)
             loads.append((i, WindowLoad(chunk.account_id, chunk.begin, chunk.end, frames, ledger)))
-            out[i] = Stored(
-                not_final=batch.not_final,
-                unknown_fields=batch.unknown_fields,
-                unknown_codes=Counter(
-                    {f"{col}={value}": n for (col, value), n in batch.unknown_codes.items()}
-                ),
-            )
+            out[i] = Stored(not_final=batch.not_final, drift=batch.drift)
         if loads:
             rows = load_windows(engine, chunks[0].endpoint, [load for _, load in loads], run_id)
             for (i, _), loaded in zip(loads, rows, strict=True):

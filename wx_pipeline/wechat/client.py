@@ -23,7 +23,6 @@ secrets never leave ``redaction.py``'s reach.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -37,7 +36,6 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import httpx
-import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -57,11 +55,11 @@ from wx_pipeline.settings import (
     CredentialKind,
     Settings,
 )
+from wx_pipeline.wechat import answers
 from wx_pipeline.wechat.component import CredentialStore, PlatformTokens
 from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
 from wx_pipeline.wechat.errors import (
     MINUTE_LIMIT,
-    NOT_READY,
     TOKEN_CODES,
     TRANSIENT_CODES,
     BudgetExceededError,
@@ -508,7 +506,7 @@ class DatacubeClient:
             return None
         quota = body.get("quota")
         remain = quota.get("remain") if isinstance(quota, dict) else None
-        return remain if isinstance(remain, int) and not _errcode(body) else None
+        return remain if isinstance(remain, int) and not answers.errcode(body) else None
 
     def quota_remaining_sync(
         self, pairs: Sequence[tuple[Account, Endpoint]]
@@ -629,37 +627,25 @@ class DatacubeClient:
             body, content = await self._post_datacube(
                 session, endpoint, window, token, context, stop
             )
-            if _errcode(body) in TOKEN_CODES:
+            if answers.errcode(body) in TOKEN_CODES:
                 # Expired or superseded: one refresh (shared by concurrent callers), one retry.
                 token = await self.tokens.refresh(account, rejected=token)
                 body, content = await self._post_datacube(
                     session, endpoint, window, token, context, stop
                 )
-                if (code := _errcode(body)) in TOKEN_CODES:
+                if (code := answers.errcode(body)) in TOKEN_CODES:
                     raise TokenRejectedError(
                         f"{context.describe()}: access token rejected again right after a "
                         f"refresh ({code}): is another process fetching tokens for this account?",
                         context,
                         errcode=code,
-                        errmsg=_errmsg(body),
+                        errmsg=answers.errmsg(body),
                     )
-            if code := _errcode(body):
-                error = error_for(code, _errmsg(body), context)
-                if isinstance(error, QuotaExhaustedError):  # for every process, until midnight
-                    self.calls.exhausted(context, self.today())
-                raise error
-            if not isinstance(body.get("list"), list):
-                raise MalformedResponseError(
-                    f"{context.describe()}: answer has no 'list' array (keys: {sorted(body)})",
-                    context,
-                )
-            if body.get("is_delay") is True:
-                # WeChat itself says the window is not final: never load it as if it were.
-                raise TransientError(
-                    f"{context.describe()}: WeChat flags the data as not final yet (is_delay)",
-                    context,
-                    errcode=NOT_READY,
-                )
+            try:
+                answers.judge_datacube(body, context)
+            except QuotaExhaustedError:  # for every process, until midnight
+                self.calls.exhausted(context, self.today())
+                raise
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s: ok, %d items", context.describe(), len(body["list"]))
             return content  # the parsed body goes: bytes are what a pass holds (raw.py)
@@ -731,8 +717,8 @@ class DatacubeClient:
                     },
                 )
             body = await _send(http, request, context)
-            if code := _errcode(body):
-                raise error_for(code, _errmsg(body), context)
+            if code := answers.errcode(body):
+                raise error_for(code, answers.errmsg(body), context)
             value, expires_in = body.get("access_token"), body.get("expires_in")
             if not isinstance(value, str) or not value or not isinstance(expires_in, int):
                 raise MalformedResponseError(
@@ -758,8 +744,8 @@ class DatacubeClient:
         async def attempt() -> dict[str, Any]:
             request = http.build_request("POST", f"{self.base_url}{path}", params=query, json=body)
             answer = await _send(http, request, context)
-            if (code := _errcode(answer)) in TRANSIENT_CODES:
-                raise error_for(code, _errmsg(answer), context)
+            if (code := answers.errcode(answer)) in TRANSIENT_CODES:
+                raise error_for(code, answers.errmsg(answer), context)
             return answer
 
         return await self._with_retries(context, attempt)
@@ -836,15 +822,6 @@ def _context(account: Account, endpoint: str, window: Window | None = None) -> C
     )
 
 
-def _errcode(body: dict[str, Any]) -> int:
-    code = body.get("errcode", 0)
-    return code if isinstance(code, int) else -1
-
-
-def _errmsg(body: dict[str, Any]) -> str:
-    return str(body.get("errmsg", ""))
-
-
 async def _send(
     http: httpx.AsyncClient, request: httpx.Request, context: CallContext
 ) -> dict[str, Any]:
@@ -877,14 +854,4 @@ async def _exchange(
             "WX_API_BASE_URL and the endpoint path",
             context,
         )
-    body: Any = None
-    with contextlib.suppress(ValueError):  # orjson.JSONDecodeError is a ValueError
-        # orjson: a year's backfill parses ~3,700 bodies; json.loads was a visible share.
-        body = orjson.loads(response.content)
-    if not isinstance(body, dict):
-        preview = response.text[:80].replace("\n", " ")
-        raise MalformedResponseError(
-            f"{where}: answer is not a JSON object ({len(response.content)} bytes: {preview!r})",
-            context,
-        )
-    return body, response.content
+    return answers.parse(response.content, context), response.content

@@ -45,11 +45,13 @@ READ_SOURCE: Final[dict[int, str]] = {
     7: "Search",
 }
 
-#: ``share_scene`` (getusershare, getusersharehour); 5 has been seen in real data, meaning unknown.
+#: ``share_scene`` (getusershare, getusersharehour). WeChat's own example answer has shown 5 since
+#: 2015 while its code table stops at 3 and 255: listed, its meaning undocumented.
 SHARE_SCENE: Final[dict[int, str]] = {
     1: "to a chat",
     2: "to Moments",
     3: "Tencent Weibo (old)",
+    5: "undocumented (in WeChat's own examples)",
     255: "other",
 }
 

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from wx_pipeline.wechat.codes import (
+    ALL_SOURCES,
     COUNT_INTERVAL,
     FOLLOWER_SOURCE,
     MSG_TYPE,
@@ -113,8 +114,12 @@ class Column:
     source: str | None = None  # API field name when it differs from ``name``
     level: Level = Level.ITEM
     transform: Transform = Transform.NONE
-    optional: bool = False  # the API sometimes omits it: NULL in the warehouse
+    #: Documented as sent only sometimes: NULL in the warehouse when absent, not reported.
+    #: (Any other non-key field an answer lacks is NULL too, and reported as missing.)
+    optional: bool = False
     agg: Agg | None = None  # set on measures that roll up
+    #: For a key field older answers lack: the code such an answer's rows mean (the total).
+    absent_as: int | None = None
 
     @property
     def api_field(self) -> str:
@@ -131,6 +136,12 @@ class Table:
     key: tuple[str, ...]
     #: For child tables: the array (inside the nested entry) whose elements are its rows.
     array_field: str | None = None
+
+    @property
+    def key_fields(self) -> frozenset[str]:
+        """The API fields a row cannot be stored without: its key's (msgid also gives
+        msg_data_id and article_index). Any other field an answer lacks loads as NULL."""
+        return frozenset(self.column(k).api_field for k in self.key)
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -160,7 +171,8 @@ class Endpoint:
     description: str
     first_date: date = DATA_START
     child_tables: tuple[Table, ...] = ()
-    #: Undocumented fields real responses carry; archived, not reported as drift.
+    #: Fields real answers carry that the documentation omits (all `user_source: 0` but
+    #: getarticletotal's `url`): archived, not reported as drift.
     known_extra_fields: frozenset[str] = frozenset()
     #: Days after ref_date during which the API still revises a row (late-data refresh).
     revision_days: int = 0
@@ -258,8 +270,9 @@ def _c(
     agg: Agg | None = None,
     source: str | None = None,
     transform: Transform = Transform.NONE,
+    absent_as: int | None = None,
 ) -> Column:
-    return Column(name, type_, description, source, level, transform, optional, agg)
+    return Column(name, type_, description, source, level, transform, optional, agg, absent_as)
 
 
 def _counter(
@@ -461,11 +474,16 @@ def _callback_table(name: str, *, hourly: bool) -> Table:
     )
 
 
-_READ_SOURCE_COL = _c("user_source", "integer", f"Read source: {describe_codes(READ_SOURCE)}.")
-_SHARE_SCENE_COL = _c(
-    "share_scene",
+_READ_SOURCE_COL = _c(
+    "user_source",
     "integer",
-    f"Where it was shared: {describe_codes(SHARE_SCENE)} (5 seen, unknown).",
+    f"Read source: {describe_codes(READ_SOURCE)}. Answers before 2016 have no sources: their one "
+    f"row per day (or hour) is the total, {ALL_SOURCES}.",
+    # The 2015 documentation's answers: one row per day, all sources together.
+    absent_as=ALL_SOURCES,
+)
+_SHARE_SCENE_COL = _c(
+    "share_scene", "integer", f"Where it was shared: {describe_codes(SHARE_SCENE)}."
 )
 _TITLE = _c("title", "text", "Article title.")
 
@@ -526,6 +544,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         legacy=True,
         nesting=Nesting.FLAT,
         description="Per-article reads and shares of one day (legacy).",
+        known_extra_fields=frozenset({"user_source"}),
         table=Table(
             name="article_summary",
             description="One row per day and article. That day's reads and shares of an article; "
@@ -601,6 +620,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         legacy=True,
         nesting=Nesting.FLAT,
         description="Account-wide shares per share scene (legacy).",
+        known_extra_fields=frozenset({"user_source"}),
         table=Table(
             name="user_share",
             description="One row per day and share scene. Account-wide shares.",
@@ -806,6 +826,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         legacy=False,
         nesting=Nesting.FLAT,
         description="Messages users sent, per day and type.",
+        known_extra_fields=frozenset({"user_source"}),
         table=_msg_table("upstream_msg", "day", REF_DATE.description),
     ),
     Endpoint(

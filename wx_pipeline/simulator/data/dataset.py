@@ -189,8 +189,10 @@ class DataSet:
                 + counters["add_to_fav_count"]
             )
             if interactions >= 3:
+                # Real answers carry an undocumented user_source 0 here (README "Real answers").
                 out.append(
-                    {"ref_date": isodate(day), "msgid": article.msgid, "title": article.title}
+                    {"ref_date": isodate(day), "user_source": 0, "msgid": article.msgid}
+                    | {"title": article.title}
                     | counters
                 )
         return out
@@ -388,8 +390,10 @@ class DataSet:
 
     @staticmethod
     def _share_rows(head: Item, scenes: tuple[int, ...], pairs: list[list[int]]) -> list[Item]:
+        # The daily answer carries an undocumented user_source 0, as real ones do.
+        extra = {} if "ref_hour" in head else {"user_source": 0}
         return [
-            head | {"share_scene": scene, "share_count": count, "share_user": users}
+            head | {"share_scene": scene, "share_count": count, "share_user": users} | extra
             for scene, (users, count) in zip(scenes, pairs, strict=True)
             if users or count
         ]
@@ -407,8 +411,9 @@ class DataSet:
     def _msg(self, acc: SimAccount, day: date, view: View) -> list[Item]:
         mh = self.messages.hours(acc, day)
         upto = view.hours_of(day)
+        # The daily answer carries an undocumented user_source 0, as real ones do.
         return self._msg_rows(
-            {"ref_date": isodate(day)},
+            {"ref_date": isodate(day), "user_source": 0},
             mh.users[:upto].sum(0).tolist(),
             mh.counts[:upto].sum(0).tolist(),
         )

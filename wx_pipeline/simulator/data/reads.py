@@ -112,7 +112,7 @@ class ReadModel:
         scenes = {1: 0.6, 2: 0.35, 255: 0.03}
         if day < date(2016, 1, 1):
             scenes[3] = 0.02
-        if (gen.random() < 0.1) != bool(revision):  # scene 5 shows up now and then
+        if (gen.random() < 0.1) != bool(revision):  # scene 5 (undocumented) now and then
             scenes[5] = 0.02
         codes = tuple(sorted(scenes))
         scene_w = np.array([scenes[c] for c in codes]) * gen.uniform(0.8, 1.2, len(codes))

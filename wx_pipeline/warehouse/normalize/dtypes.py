@@ -3,7 +3,8 @@
 Chosen for a fast, exact COPY: numpy integers of the column's width and float64 load without
 conversion; dates are `datetime64[us]` at midnight (pandas' default resolution, so frames built
 elsewhere with `pd.to_datetime` match); text is pandas' `str` dtype. Registry-optional columns
-use the nullable dtypes (`Int64` ...) so a missing value is NA, loaded as NULL.
+use the nullable dtypes (`Int64` ...) so a missing value is NA, loaded as NULL; so does any other
+non-key column in a frame where an answer left it out (`nullable_dtype`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ _NULLABLE: Final[dict[SqlType, str]] = {
 def column_dtype(col: Column) -> str:
     """The dtype of `col` in a normalized frame."""
     return (_NULLABLE if col.optional else _DTYPES)[col.type]
+
+
+def nullable_dtype(col: Column) -> str:
+    """The dtype of `col` where values are missing (NA)."""
+    return _NULLABLE[col.type]
 
 
 def frame_dtypes(table: Table) -> dict[str, str]:

@@ -7,18 +7,22 @@ converted once per level over all responses at once (see `values.py`), then spre
 table rows by index arrays, so a year of one account (~3,000 responses, ~200k rows) takes a
 fraction of a second.
 
-Rules: underscore-less spellings (`intpagefromsessionreaduser`) are read as their canonical
-field; fields the registry does not know are counted as drift (they stay in the archive);
-values outside a code list are kept and counted; registry-optional fields may be absent (NA);
-anything else invalid raises one `InvalidPayloadError` and nothing is returned. A missing or
-null child array (`read_user_source`) yields no child rows; a missing `details`/`detail` is an
-error. Entries of a cumulative tail (`stat_date`) after the response's `final_through` were not
-final when fetched: they are left out (and counted), so a partial day is never loaded.
+Rules (the README's "Real answers"): a real answer never stalls an account. Underscore-less
+spellings (`intpagefromsessionreaduser`) are read as their canonical field; fields the registry
+does not know stay in the archive; a non-key field absent or null loads as NULL; values outside
+a code list are kept. Those three are recorded as drift (`drift.py`: per endpoint and field, with
+the first archive row), except registry-optional fields, which are documented as sometimes
+absent. A key field an older answer lacks reads as the registry's `absent_as`. What cannot be
+stored truthfully - an error body, no `list`, a key field missing or invalid, a value of the
+wrong type, a date outside the request, a duplicate key - raises one `InvalidPayloadError` and
+nothing is returned. A missing or null child array (`read_user_source`) yields no child rows; a
+missing `details`/`detail` is an error. Entries of a cumulative tail (`stat_date`) after the
+response's `final_through` were not final when fetched: they are left out (and counted), so a
+partial day is never loaded.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +36,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from wx_pipeline.warehouse.normalize.codes import code_list
-from wx_pipeline.warehouse.normalize.dtypes import TEXT_DTYPE, empty_frame, frame_dtypes
+from wx_pipeline.warehouse.normalize.drift import Drift, DriftKind
+from wx_pipeline.warehouse.normalize.dtypes import (
+    TEXT_DTYPE,
+    empty_frame,
+    frame_dtypes,
+    nullable_dtype,
+)
 from wx_pipeline.warehouse.normalize.errors import InvalidPayloadError
 from wx_pipeline.warehouse.normalize.values import Array, BadValue, convert
 from wx_pipeline.warehouse.schema import ACCOUNT_ID
@@ -50,14 +60,12 @@ class Normalized:
 
     `frames`: table name -> rows (`account_id` + the registry columns, in registry order, dtypes
     from `dtypes.py`), one frame per table of every endpoint seen (possibly empty).
-    `unknown_fields`: field path -> number of objects carrying a field the registry does not
-    know (schema drift). `unknown_codes`: ("table.column", value) -> rows with a value outside
-    the column's code list (the rows are kept).
+    `drift`: fields the registry does not know, non-key fields left out (NULL in the rows) and
+    codes outside a code list (rows kept), each with how often and the first archive row.
     """
 
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
-    unknown_fields: Counter[str] = field(default_factory=Counter)
-    unknown_codes: Counter[tuple[str, object]] = field(default_factory=Counter)
+    drift: Drift = field(default_factory=Drift)
     #: Cumulative-tail entries left out because their stat_date was not final when fetched.
     not_final: int = 0
 
@@ -139,6 +147,10 @@ class _Run:
             window=(r.begin, r.end),
         )
 
+    def note(self, kind: DriftKind, what: str, count: int, resp: int) -> None:
+        """Record drift seen `count` times, first in response `resp`."""
+        self.out.drift.add(kind, self.endpoint.name, what, count, self.archive_ids[resp])
+
     # --- levels ------------------------------------------------------------------------------
 
     def items(self) -> _Layer:
@@ -157,8 +169,8 @@ class _Run:
             items = body.get("list")
             if not isinstance(items, list):
                 raise self.error(i, "$.list", items, "missing or not an array")
-            for key in body.keys() - self.spec.top_level:
-                self.out.unknown_fields[f"$.{key}"] += 1
+            for key in sorted(body.keys() - self.spec.top_level):
+                self.note(DriftKind.UNKNOWN_FIELD, f"$.{key}", 1, i)
             lists.append(items)
         counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         resp = np.repeat(np.arange(len(lists), dtype=np.int64), counts)
@@ -252,8 +264,9 @@ class _Run:
             return
         aliased = {k for k in unknown if k in self.spec.aliases}
         for key in sorted(unknown - aliased):
-            carriers = sum(1 for obj in layer.objs if key in obj)
-            self.out.unknown_fields[layer.path + key] += carriers
+            carriers = [i for i, obj in enumerate(layer.objs) if key in obj]
+            first = int(layer.resp[carriers[0]])
+            self.note(DriftKind.UNKNOWN_FIELD, layer.path + key, len(carriers), first)
         if aliased:
             aliases = self.spec.aliases
             layer.objs = [
@@ -270,17 +283,29 @@ class _Run:
 
     def column(self, layer: _Layer, name: str, table: Table) -> Array:
         col = table.column(name)
-        key = f"{col.name}:{col.type}:{col.transform}:{col.optional}"
+        key_field = col.api_field in table.key_fields
+        key = f"{col.name}:{col.type}:{col.transform}:{col.optional}:{key_field}"
         cached = layer.cache.get(key)
         if cached is not None:
             return cached
         api_field = col.api_field
         values = [obj.get(api_field) for obj in layer.objs]
+        if key_field and col.absent_as is not None:
+            # An older answer without the field: its rows are the total (registry `absent_as`).
+            values = [
+                v if api_field in obj else col.absent_as
+                for obj, v in zip(layer.objs, values, strict=True)
+            ]
         try:
-            array = convert(col, values)
+            array = convert(col, values, nullable=not key_field)
         except BadValue as bad:
             path = layer.path + col.api_field
             raise self.error(int(layer.resp[bad.index]), path, bad.value, bad.reason) from None
+        if not key_field and not col.optional:
+            missing = [i for i, v in enumerate(values) if v is None]
+            if missing:
+                where = layer.path + api_field
+                self.note(DriftKind.MISSING_FIELD, where, len(missing), int(layer.resp[missing[0]]))
         layer.cache[key] = array
         return array
 
@@ -327,6 +352,9 @@ class _Run:
             data[col.name] = array if idx is None else _take(array, idx)
         frame = pd.DataFrame(data, copy=False)
         expected = frame_dtypes(table)
+        for col in table.columns:  # a non-key column with missing values stays nullable
+            if col.api_field not in table.key_fields and frame[col.name].hasnans:
+                expected[col.name] = nullable_dtype(col)
         if dict(frame.dtypes.astype(str)) != expected:
             frame = frame.astype(expected)
         return frame, row_resp
@@ -350,16 +378,22 @@ class _Run:
             int(row_resp[i]), ",".join(table.key), value, f"duplicate {table.name} key"
         )
 
-    def count_codes(self, table: Table, frame: pd.DataFrame) -> None:
+    def count_codes(self, table: Table, frame: pd.DataFrame, row_resp: Index) -> None:
         for col in table.columns:
             codes = code_list(col)
             if codes is None or not len(frame):
                 continue
             values = frame[col.name]
-            unknown = values[~values.isin(list(codes))]
-            for value, n in unknown.value_counts().items():
+            unknown = ~values.isin(list(codes)).to_numpy()
+            if not unknown.any():
+                continue
+            rows = np.flatnonzero(unknown)
+            found, distinct = pd.factorize(values.iloc[rows])
+            for i, value in enumerate(distinct):
+                where = np.flatnonzero(found == i)
                 plain = value.item() if isinstance(value, np.generic) else value
-                self.out.unknown_codes[(f"{table.name}.{col.name}", plain)] += int(n)
+                what = f"{table.name}.{col.name}={plain}"
+                self.note(DriftKind.UNKNOWN_CODE, what, len(where), int(row_resp[rows[where[0]]]))
 
     def run(self) -> None:
         items = self.items()
@@ -391,7 +425,7 @@ class _Run:
         for table, layers_, index in tables:
             frame, row_resp = self.frame(table, layers_, index)
             self.check_unique(table, frame, row_resp)
-            self.count_codes(table, frame)
+            self.count_codes(table, frame, row_resp)
             self.out.frames[table.name] = frame
 
 

@@ -62,7 +62,8 @@ def _require_types(values: Sequence[Any], allowed: frozenset[type], expected: st
 
 
 def integers(values: Sequence[Any], sql_type: SqlType, *, optional: bool = False) -> Array:
-    """JSON integers (bools and floats rejected) within the SQL type's range."""
+    """JSON integers (bools and floats rejected) within the SQL type's range; with `optional`,
+    None where missing: a nullable array then (numpy's when nothing is missing)."""
     lo, hi = _INT_RANGES[sql_type]
     allowed: frozenset[type] = frozenset({int, _NONE}) if optional else frozenset({int})
     try:
@@ -89,9 +90,8 @@ def integers(values: Sequence[Any], sql_type: SqlType, *, optional: bool = False
         reason = "negative counter" if sql_type == "bigint" and wide[i] < 0 else "out of range"
         raise BadValue(i, values[i], f"{reason} for {sql_type}")
     narrow = wide.astype(_INT_DTYPES[sql_type], copy=False)
-    if optional:
-        mask = nulls if nulls is not None else np.zeros(len(narrow), dtype=bool)
-        return pd.arrays.IntegerArray(narrow, mask)
+    if nulls is not None:
+        return pd.arrays.IntegerArray(narrow, nulls)
     return narrow
 
 
@@ -153,8 +153,10 @@ def msgid_parts(values: Sequence[Any]) -> tuple[Array, Array, Array]:
     return text, data_ids, indexes
 
 
-def convert(col: Column, values: Sequence[Any]) -> Array:
-    """The typed array of registry column `col` from its field's raw values."""
+def convert(col: Column, values: Sequence[Any], *, nullable: bool | None = None) -> Array:
+    """The typed array of registry column `col` from its field's raw values; None (missing)
+    is allowed where `nullable` (default: the column is registry-optional)."""
+    optional = col.optional if nullable is None else nullable
     if col.transform is Transform.HHMM_TO_HOUR:
         return hours(values)
     if col.transform in (Transform.MSGID_DATA_ID, Transform.MSGID_INDEX):
@@ -165,7 +167,7 @@ def convert(col: Column, values: Sequence[Any]) -> Array:
     if col.type == "date":
         return dates(values)
     if col.type == "text":
-        return texts(values, optional=col.optional)
+        return texts(values, optional=optional)
     if col.type == "double precision":
-        return floats(values, optional=col.optional)
-    return integers(values, col.type, optional=col.optional)
+        return floats(values, optional=optional)
+    return integers(values, col.type, optional=optional)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from wx_pipeline.warehouse.normalize import normalize, normalize_many
+from wx_pipeline.warehouse.normalize import DriftKind, normalize, normalize_many
 from wx_pipeline.warehouse.normalize.codes import code_list
 from wx_pipeline.wechat import codes
 from wx_pipeline.wechat import endpoints as registry
@@ -29,7 +29,7 @@ def test_underscoreless_spellings_read_as_canonical_fields_and_not_drift() -> No
     ]
     result = normalize(response(endpoint, day, squashed))
     pd.testing.assert_frame_equal(result.frames["article_total"], canonical)
-    assert not result.unknown_fields
+    assert not result.drift.counts(DriftKind.UNKNOWN_FIELD)
 
 
 def test_canonical_spelling_wins_when_both_are_sent() -> None:
@@ -63,6 +63,45 @@ def test_optional_fields_absent_or_null_become_na() -> None:
     assert int(frame[optional].isna().sum().sum()) == len(frame) * len(optional) - 1
 
 
+def test_non_key_fields_left_out_load_as_null_and_are_reported_once_per_field() -> None:
+    """A real answer that lacks a non-key field (an old or new version of the API) loads with
+    NULL there: counted per field with the first archive row, never refused."""
+    endpoint = registry.get("getarticletotaldetail")
+    day = date(2025, 11, 3)
+    items = items_for(endpoint, day, 3, dense=True)
+    for item in items:
+        del item["title"]  # the 2025 doc example before its March 2026 edit
+    items[1]["detail_list"][0]["read_finish_rate"] = None
+    second = response(endpoint, day, items[1:])
+    result = normalize_many([response(endpoint, day, items[:1]), second], [7, 8])
+    frame = result.frames["article_total_detail"]
+    assert frame["title"].isna().all()
+    assert int(frame["read_finish_rate"].isna().sum()) == 1
+    assert frame["read_user"].notna().all()
+    missing = result.drift.of(DriftKind.MISSING_FIELD)
+    assert {k.what: (s.count, s.first_archive_id) for k, s in missing.items()} == {
+        "title": (3, 7),
+        "detail_list[].read_finish_rate": (1, 8),
+    }
+    assert result.drift.lines() == [
+        "getarticletotaldetail left out field detail_list[].read_finish_rate (loaded as NULL): "
+        "once, first in archive row 8",
+        "getarticletotaldetail left out field title (loaded as NULL): 3 times, first in archive "
+        "row 7",
+    ]
+
+
+def test_a_key_field_older_answers_lack_reads_as_the_registry_says() -> None:
+    """getuserread before 2016 had no sources: its one row per day is the total (99999999)."""
+    endpoint = registry.get("getuserread")
+    day = date(2015, 3, 2)
+    items = items_for(endpoint, day, 1, dense=True)[:1]
+    del items[0]["user_source"]
+    result = normalize(response(endpoint, day, items))
+    assert result.frames["user_read"]["user_source"].tolist() == [codes.ALL_SOURCES]
+    assert not result.drift
+
+
 def test_extra_fields_counted_per_object_at_every_level() -> None:
     endpoint = registry.get("getarticletotaldetail")
     day = date(2025, 11, 3)
@@ -74,7 +113,7 @@ def test_extra_fields_counted_per_object_at_every_level() -> None:
             entry["read_user_source"][0]["new_element_field"] = 2
     entries = sum(len(i["detail_list"]) for i in items)
     result = normalize(response(endpoint, day, items, new_top_level=True))
-    assert result.unknown_fields == {
+    assert result.drift.counts(DriftKind.UNKNOWN_FIELD) == {
         "$.new_top_level": 1,
         "new_item_field": 3,
         "detail_list[].new_entry_field": entries,
@@ -93,7 +132,9 @@ def test_known_undocumented_fields_are_not_drift() -> None:
         items = items_for(endpoint, day, 2)
         for item in items:
             item.update(dict.fromkeys(endpoint.known_extra_fields, 0))
-        assert not normalize(response(endpoint, day, items)).unknown_fields, endpoint.name
+        assert not normalize(response(endpoint, day, items)).drift.counts(
+            DriftKind.UNKNOWN_FIELD
+        ), endpoint.name
 
 
 def test_unknown_codes_are_kept_and_counted_per_row() -> None:
@@ -105,9 +146,9 @@ def test_unknown_codes_are_kept_and_counted_per_row() -> None:
     ]
     result = normalize(response(endpoint, date(2024, 3, 1), items, end=date(2024, 3, 5)))
     assert result.frames["user_summary"]["user_source"].tolist() == [0, 30, 888, 888, 1000]
-    assert result.unknown_codes == {
-        ("user_summary.user_source", 888): 2,
-        ("user_summary.user_source", 1000): 1,
+    assert result.drift.counts(DriftKind.UNKNOWN_CODE) == {
+        "user_summary.user_source=888": 2,
+        "user_summary.user_source=1000": 1,
     }
 
 
@@ -142,7 +183,9 @@ def test_unknown_scene_text_kept() -> None:
     ]
     result = normalize(response(endpoint, day, items))
     assert result.frames["biz_summary_read_source"]["scene_desc"].tolist() == ["全部", "视频号"]
-    assert result.unknown_codes == {("biz_summary_read_source.scene_desc", "视频号"): 1}
+    assert result.drift.counts(DriftKind.UNKNOWN_CODE) == {
+        "biz_summary_read_source.scene_desc=视频号": 1
+    }
 
 
 def test_missing_child_array_gives_no_child_rows() -> None:

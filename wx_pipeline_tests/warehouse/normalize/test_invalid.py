@@ -74,11 +74,11 @@ CASES: list[tuple[str, str, Callable[[Body], None], str, object, str]] = [
         True,
         "integer",
     ),
-    (
-        "getusercumulate",
+    (  # a key field: without it the row cannot be stored (a non-key one would be NULL)
+        "getusersummary",
         "2024-03-01",
-        _set(("list", 0, "cumulate_user"), None),
-        "cumulate_user",
+        _set(("list", 0, "user_source"), None),
+        "user_source",
         None,
         "missing",
     ),

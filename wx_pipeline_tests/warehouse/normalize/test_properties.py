@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wx_pipeline.warehouse.normalize import normalize
+from wx_pipeline.warehouse.normalize import DriftKind, normalize
 from wx_pipeline.warehouse.normalize.codes import code_list
 from wx_pipeline.wechat.endpoints import (
     ENDPOINTS,
@@ -159,7 +159,7 @@ def test_rows_keys_and_counters_survive_normalization(
             got = [None if pd.isna(v) else int(v) for v in frame[col.name]]
             assert got == want, col.name
     drift = sum(1 for rows in walk_objects(endpoint, answer.body) for o in rows if EXTRA in o)
-    assert sum(result.unknown_fields.values()) == drift
+    assert sum(result.drift.counts(DriftKind.UNKNOWN_FIELD).values()) == drift
 
 
 def walk_objects(endpoint: Endpoint, body: dict[str, Any]) -> list[list[dict[str, Any]]]:

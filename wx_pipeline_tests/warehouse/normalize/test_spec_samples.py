@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from wx_pipeline.warehouse.normalize import Normalized, empty_frame, normalize
+from wx_pipeline.warehouse.normalize import DriftKind, Normalized, empty_frame, normalize
 from wx_pipeline.warehouse.normalize.dtypes import frame_dtypes
 from wx_pipeline.wechat import endpoints as registry
 from wx_pipeline.wechat.endpoints import ENDPOINTS
@@ -50,7 +50,9 @@ def test_usercumulate_sample_with_undocumented_user_source() -> None:
         "ref_date": pd.Timestamp("2014-12-07"),
         "cumulate_user": 1217056,
     }
-    assert not result.unknown_fields  # user_source is a known extra: archived, not drift
+    assert not result.drift.counts(
+        DriftKind.UNKNOWN_FIELD
+    )  # user_source is a known extra: archived, not drift
 
 
 def test_usersummary_rows_per_source() -> None:
@@ -127,7 +129,7 @@ def test_articletotal_sample_details_extras_and_optional_sources() -> None:
     assert frame["int_page_from_kanyikan_read_count"].iloc[1] == 9
     assert frame["int_page_from_souyisou_read_user"].isna().all()
     assert frame["feed_share_from_feed_cnt"].tolist() == [4, 4]
-    assert not result.unknown_fields
+    assert not result.drift.counts(DriftKind.UNKNOWN_FIELD)
 
 
 def test_cumulative_entries_after_the_newest_final_day_are_left_out() -> None:
@@ -161,7 +163,8 @@ def test_usershare_sample_keeps_unknown_scene_and_counts_it() -> None:
         [1, 207, 11],
         [5, 23, 11],
     ]
-    assert result.unknown_codes == {("user_share.share_scene", 5): 1}
+    # share_scene 5 is in WeChat's own example: listed, not drift.
+    assert not result.drift
 
 
 def test_usersharehour_hours() -> None:
@@ -218,7 +221,7 @@ def test_userreadhour_sample_source_row_and_identical_all_row() -> None:
     assert frame["hour"].tolist() == [11, 11]
     assert frame["user_source"].tolist() == [4, 99999999]
     assert frame["int_page_read_count"].tolist() == [12, 12]
-    assert not result.unknown_codes  # 99999999 is the ALL code
+    assert not result.drift.counts(DriftKind.UNKNOWN_CODE)  # 99999999 is the ALL code
 
 
 def test_userread_all_row() -> None:
@@ -249,7 +252,9 @@ def test_articleread_detail_and_scene_sources() -> None:
     assert sources["scene_desc"].tolist() == ["全部", "公众号消息", "朋友圈"]
     assert sources["user_count"].tolist() == [120, 80, 40]
     assert set(sources["msgid"]) == {"2247483650_2"}
-    assert not result.unknown_fields  # is_delay is expected on the 2025 endpoints
+    assert not result.drift.counts(
+        DriftKind.UNKNOWN_FIELD
+    )  # is_delay is expected on the 2025 endpoints
 
 
 def test_articleshare_detail() -> None:
@@ -339,7 +344,7 @@ def test_upstream_messages(endpoint: str, day: str, table: str) -> None:
     result = run(endpoint, day, items)
     frame = result.frames[table]
     assert frame[["msg_type", "msg_user", "msg_count"]].values.tolist() == [[1, 40, 77], [7, 1, 1]]
-    assert result.unknown_codes == {(f"{table}.msg_type", 7): 1}
+    assert result.drift.counts(DriftKind.UNKNOWN_CODE) == {f"{table}.msg_type=7": 1}
     if hour:
         assert frame["hour"].tolist() == [13, 13]
 
@@ -358,7 +363,7 @@ def test_upstream_message_distribution(endpoint: str, day: str) -> None:
     frame = next(iter(result.frames.values()))
     assert frame["count_interval"].tolist() == [0, 1, 2, 3]
     assert frame["msg_user"].tolist() == [10, 9, 8, 7]
-    assert not result.unknown_codes
+    assert not result.drift.counts(DriftKind.UNKNOWN_CODE)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
