@@ -60,6 +60,9 @@ START_ENV: Final = "WX_DBT_START_DATE"
 END_ENV: Final = "WX_DBT_END_DATE"
 #: The accounts a build refreshes (app ids, comma-separated; empty: all).
 ACCOUNTS_ENV: Final = "WX_DBT_ACCOUNTS"
+#: The pipeline's build of the marts: models, seeds and data tests. dbt's unit tests check the
+#: SQL, not the day's data: the test suite runs them (`dbt test --select test_type:unit`).
+BUILD_ARGS: Final = ("build", "--exclude-resource-type", "unit_test")
 #: The warehouse lock every dbt invocation that writes holds (one build at a time).
 DBT_LOCK: Final = "wx:dbt"
 #: dbt's partial-parsing state, kept between runs (per warehouse) under WX_HOME.
@@ -300,7 +303,7 @@ def build_marts(
         parse_state_kept(home, url, Path(tmp)),
     ):
         result = run_dbt(
-            ["build", "--target-path", tmp],
+            [*BUILD_ARGS, "--target-path", tmp],
             url,
             capture=True,
             extra_env={**window_env(window, accounts), **NO_FILE_LOG},

@@ -27,6 +27,7 @@ from packaging import version
 
 from wx_pipeline import progress
 from wx_pipeline.dbt_project import (
+    BUILD_ARGS,
     DBT_LOCK,
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
@@ -124,7 +125,7 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         ):
             target = Path(tmp)
             with parse_state_kept(get_settings().home, url, target):
-                yield from dbt.cli(["build"], context=context, target_path=target).stream()
+                yield from dbt.cli(list(BUILD_ARGS), context=context, target_path=target).stream()
         progress.report("dbt", "build", 1, 1)
 
     return _dbt
