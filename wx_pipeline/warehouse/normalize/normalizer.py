@@ -290,7 +290,7 @@ class _Run:
             return cached
         api_field = col.api_field
         values = [obj.get(api_field) for obj in layer.objs]
-        if key_field and col.absent_as is not None:
+        if key_field and col.absent_as is not None and None in values:
             # An older answer without the field: its rows are the total (registry `absent_as`).
             values = [
                 v if api_field in obj else col.absent_as
@@ -302,10 +302,10 @@ class _Run:
             path = layer.path + col.api_field
             raise self.error(int(layer.resp[bad.index]), path, bad.value, bad.reason) from None
         if not key_field and not col.optional:
-            missing = [i for i, v in enumerate(values) if v is None]
-            if missing:
-                where = layer.path + api_field
-                self.note(DriftKind.MISSING_FIELD, where, len(missing), int(layer.resp[missing[0]]))
+            missing = _missing(array)
+            if missing is not None:
+                first = int(layer.resp[missing[0]])
+                self.note(DriftKind.MISSING_FIELD, layer.path + api_field, len(missing), first)
         layer.cache[key] = array
         return array
 
@@ -427,6 +427,15 @@ class _Run:
             self.check_unique(table, frame, row_resp)
             self.count_codes(table, frame, row_resp)
             self.out.frames[table.name] = frame
+
+
+def _missing(array: Array) -> Index | None:
+    """Positions of the missing (NA) values of a converted column, None when there are none;
+    in numpy: a non-key column is read for every row."""
+    if isinstance(array, np.ndarray) and array.dtype.kind in "iu":
+        return None  # numpy integers: the converter found no value missing
+    where = np.flatnonzero(np.asarray(pd.isna(array)))
+    return where if len(where) else None
 
 
 def _take(array: Array, idx: Index) -> Array:
