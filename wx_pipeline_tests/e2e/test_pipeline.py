@@ -24,7 +24,7 @@ import pytest
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline.dbt_project import docs_dir, project_version
 from wx_pipeline.defs.report import DOCS_KEY
-from wx_pipeline.runner import RunFailedError, prepare_instance
+from wx_pipeline.runner import RunFailedError, RunSummary, prepare_instance
 from wx_pipeline.settings import get_settings, load_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.wechat.endpoints import TABLES
@@ -47,6 +47,7 @@ class Pipeline:
     last: date
     now: datetime
     home: Path
+    summary: RunSummary
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,8 @@ def pipeline(
     config = SimulatorConfig(seed=11, now=pinned_now, accounts=[*ACCOUNTS, WRONG])
     with run_in_thread(config) as sim, pytest.MonkeyPatch.context() as mp:
         configure(mp, tmp, sim, database_url, ACCOUNTS, pinned_now)
-        run(first, last)
-        yield Pipeline(sim, database_url, first, last, pinned_now, tmp / "home")
+        summary = run(first, last)
+        yield Pipeline(sim, database_url, first, last, pinned_now, tmp / "home", summary)
         get_settings.cache_clear()
 
 
@@ -71,6 +72,13 @@ def test_warehouse_equals_simulator_truth(pipeline: Pipeline) -> None:
         pipeline.sim, pipeline.url, ACCOUNTS, pipeline.first, pipeline.last
     )
     assert compared > 10_000  # two weeks of two accounts is a real data set
+
+
+def test_answers_as_real_servers_send_them_raise_no_warning(pipeline: Pipeline) -> None:
+    """The simulator sends what real servers send (the undocumented user_source 0, share scene
+    5): a run reports no drift, so a warning means something new."""
+    assert pipeline.summary.rows  # the summary is the run's
+    assert pipeline.summary.drift.lines() == []
 
 
 def test_every_call_was_needed(pipeline: Pipeline) -> None:
