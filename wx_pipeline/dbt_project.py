@@ -47,10 +47,6 @@ MANIFEST_PATH: Final = DBT_PROJECT_DIR / "target" / "manifest.json"
 SOURCE_NAME: Final = "wechat"
 #: Schema of the fact tables (the warehouse's `FACT_SCHEMA`).
 SOURCE_SCHEMA: Final = "wechat"
-#: The endpoint that fills each source table (Dagster ties dbt sources to ingestion assets).
-SOURCE_TABLE_ENDPOINTS: Final[dict[str, str]] = {
-    t.name: e.name for e in ENDPOINTS for t in e.tables
-}
 #: dbt vars carrying the partition window (ISO dates, both inclusive), for `wx-pipeline dbt`.
 START_VAR: Final = "start_date"
 END_VAR: Final = "end_date"

@@ -21,10 +21,10 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from wx_pipeline.ingest import Work
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import DayCalls, calls_on
 from wx_pipeline.warehouse.coverage import covered_days, days_loaded, is_final
+from wx_pipeline.wechat.client import Job
 from wx_pipeline.wechat.endpoints import Endpoint, Window, next_period, period_end, plan_windows
 
 #: The daily quota WeChat is assumed to allow per account and endpoint when neither
@@ -104,7 +104,7 @@ class AccountProgress:
 class HistoryPlan:
     """Today's work, and per account what is left."""
 
-    work: list[Work] = field(default_factory=list)
+    work: list[Job] = field(default_factory=list)
     accounts: dict[str, AccountProgress] = field(default_factory=dict)
 
     @property
@@ -189,16 +189,16 @@ def _fewest_calls(endpoint: Endpoint, days: tuple[date, ...]) -> int:
     return len(newest_first(endpoint, days))
 
 
-def _as_work(account: Account, endpoint: Endpoint, windows: Sequence[Window]) -> list[Work]:
+def _as_work(account: Account, endpoint: Endpoint, windows: Sequence[Window]) -> list[Job]:
     """Contiguous windows as jobs (planned again by the pass, they give the same windows)."""
-    work: list[Work] = []
+    work: list[Job] = []
     for w in sorted(windows, key=lambda w: w.begin):
         # A week/month window names its last period by its start: the job runs to its end.
         last = period_end(endpoint.period, w.end)
         if work and work[-1].last + timedelta(days=1) >= w.begin:
-            work[-1] = Work(account, endpoint, work[-1].first, last)
+            work[-1] = Job(account, endpoint, work[-1].first, last)
         else:
-            work.append(Work(account, endpoint, w.begin, last))
+            work.append(Job(account, endpoint, w.begin, last))
     return work
 
 

@@ -72,23 +72,13 @@ LOADER_PROCESS_WINDOWS = 300
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class Work:
-    """One job of a pass: an account's endpoint over [first, last] (ref_dates requested)."""
-
-    account: Account
-    endpoint: Endpoint
-    first: date
-    last: date
-
-
 def plan_work(
     endpoints: Sequence[Endpoint], accounts: Sequence[Account], first: date, last: date
-) -> list[Work]:
+) -> list[Job]:
     """The jobs that bring [first, last] up to date: every endpoint for every account, endpoint
     by endpoint (see the module docstring); cumulative endpoints from the send dates whose
     totals reach ``first``."""
-    return [Work(a, e, e.request_start(first), last) for e in endpoints for a in accounts]
+    return [Job(a, e, e.request_start(first), last) for e in endpoints for a in accounts]
 
 
 def chunks(windows: Sequence[Window], days: int = CHUNK_DAYS) -> list[list[Window]]:
@@ -274,7 +264,7 @@ def ingest(
 def ingest_work(
     client: DatacubeClient,
     engine: Engine,
-    work: Sequence[Work],
+    work: Sequence[Job],
     report: IngestReport,
     run_id: str | None = None,
     progress: Progress | None = None,
@@ -311,11 +301,11 @@ class _Pass:
         self.planned = 0
         self.stored = 0
         self.held = 0  # answers fetched and not stored yet
-        self.later: list[tuple[Work, list[Window]]] = []  # chunks for the second round
+        self.later: list[tuple[Job, list[Window]]] = []  # chunks for the second round
         #: The warehouse's URL for loader processes to connect to; None: stored in threads.
         self.loader_url: str | None = None
 
-    def run(self, work: Sequence[Work], loader_processes: bool | None) -> None:
+    def run(self, work: Sequence[Job], loader_processes: bool | None) -> None:
         freeze_long_lived()
         started, calls_before = time.perf_counter(), self.client.calls.total()
         # Counted now, planned again as each job starts: a decade of windows for a hundred
@@ -334,7 +324,7 @@ class _Pass:
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 
-    async def _run(self, work: Sequence[Work], threads: ThreadPoolExecutor) -> None:
+    async def _run(self, work: Sequence[Job], threads: ThreadPoolExecutor) -> None:
         gate = asyncio.Semaphore(self.jobs_in_flight)
         batches = _Batches(partial(self._store, threads), LOADERS)
         try:
@@ -350,11 +340,10 @@ class _Pass:
         finally:
             await self.client.aclose()
 
-    async def _job(self, work: Work, gate: asyncio.Semaphore, batches: _Batches) -> None:
-        job = Job(work.account, work.endpoint, work.first, work.last)
+    async def _job(self, job: Job, gate: asyncio.Semaphore, batches: _Batches) -> None:
         stop = asyncio.Event()  # the job's: set by an error that holds for every window
         async with gate:
-            windows = self.client.plan(work.endpoint, work.first, work.last)
+            windows = self.client.plan(job.endpoint, job.first, job.last)
             for number, chunk in enumerate(chunks(windows)):
                 error = await self._chunk(job, chunk, stop, batches, probe_first=number == 0)
                 if error is None:
@@ -362,15 +351,14 @@ class _Pass:
                         break
                     continue
                 if _transient(error):
-                    self.later.append((work, chunk))
+                    self.later.append((job, chunk))
                     continue
                 self._fail(job, error)
                 break  # configuration, quota, budget, invalid data: the rest would fail too
 
     async def _again(
-        self, work: Work, chunk: list[Window], gate: asyncio.Semaphore, batches: _Batches
+        self, job: Job, chunk: list[Window], gate: asyncio.Semaphore, batches: _Batches
     ) -> None:
-        job = Job(work.account, work.endpoint, work.first, work.last)
         async with gate:
             error = await self._chunk(job, chunk, asyncio.Event(), batches, probe_first=True)
         if error is not None:

@@ -21,10 +21,11 @@ from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.warehouse.normalize import DriftKind, InvalidPayloadError, normalize_many
 from wx_pipeline.warehouse.store import Chunk, Stored, store_chunks
-from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
+from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Window
 from wx_pipeline.wechat.errors import TransientError
 from wx_pipeline.wechat.raw import RawResponse
+from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline_tests.fingerprint import fingerprint
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 from wx_pipeline_tests.wechat.scripted import scripted_server

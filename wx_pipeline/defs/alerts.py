@@ -39,7 +39,6 @@ from wx_pipeline.settings import load_settings
 from wx_pipeline.wechat.redaction import redact
 
 ALERT_WEBHOOK_ENV: Final = "WX_ALERT_WEBHOOK"
-UI_URL_ENV: Final = "WX_UI_URL"
 RUN_FAILURE_SENSOR: Final = "alert_on_run_failure"
 CHECK_FAILURE_SENSOR: Final = "alert_on_check_failure"
 #: Check evaluations read per tick; the cursor takes the rest at the next tick.

@@ -23,29 +23,16 @@ secrets never leave ``redaction.py``'s reach.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import random
-import ssl
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential_jitter,
-)
 
-from wx_pipeline import __version__
 from wx_pipeline import clock as pipeline_clock
 from wx_pipeline.settings import (
     BEIJING,
@@ -59,7 +46,6 @@ from wx_pipeline.wechat import answers
 from wx_pipeline.wechat.component import CredentialStore, PlatformTokens
 from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
 from wx_pipeline.wechat.errors import (
-    MINUTE_LIMIT,
     TOKEN_CODES,
     TRANSIENT_CODES,
     BudgetExceededError,
@@ -68,7 +54,6 @@ from wx_pipeline.wechat.errors import (
     EndpointRetiredError,
     MalformedResponseError,
     QuotaExhaustedError,
-    RequestError,
     TokenRejectedError,
     TransientError,
     WeChatError,
@@ -77,6 +62,7 @@ from wx_pipeline.wechat.errors import (
 from wx_pipeline.wechat.quota import CallCounter, CallKey, CallStore
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline.wechat.redaction import install_log_redaction, register_secret
+from wx_pipeline.wechat.retry import Clock, RetryPolicy, Sleep, with_retries
 from wx_pipeline.wechat.tokens import (
     PROCESS_TOKENS,
     AccessToken,
@@ -86,43 +72,21 @@ from wx_pipeline.wechat.tokens import (
     TokenMode,
     TokenSource,
 )
+from wx_pipeline.wechat.transport import DEFAULT_TIMEOUT, Session, exchange, http_client, send
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
-Sleep = Callable[[float], Awaitable[None]]
-#: Told (windows fetched, windows planned) as ``fetch_many`` advances.
-OnProgress = Callable[[int, int], None]
-
-#: Datacube answers are small; a call slower than this is stuck rather than busy.
-DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0, pool=60.0)
-#: How long an idle connection is kept for the account's next call. httpx's 5 s let a run of
-#: many accounts, which comes back to an account endpoint by endpoint, open new connections
-#: for most calls (a nightly run of 100 accounts: ~7 s of its CPU in connecting); servers
-#: commonly keep idle connections 30 s or more, and httpx checks one is open before reuse.
-KEEPALIVE_SECONDS: Final = 20.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient failures are retried; every attempt counts against the daily quota."""
-
-    max_attempts: int = 6
-    max_total_seconds: float = 300.0  # no retry sleep may end later than this after the start
-    initial_wait: float = 0.5
-    max_wait: float = 30.0
-    jitter: float = 0.5
 
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: an account's endpoint over a date range (inclusive)."""
+    """One unit of work: an account's endpoint over [first, last] (ref_dates requested)."""
 
     account: Account
     endpoint: Endpoint
-    start: date
-    end: date
+    first: date
+    last: date
 
 
 @dataclass
@@ -149,105 +113,6 @@ class JobResult:
     @property
     def minimum_calls(self) -> int:
         return len(self.windows)
-
-
-@dataclass
-class FetchReport:
-    """The outcome of ``fetch_many``: per job results, and the calls it took."""
-
-    results: list[JobResult]
-    calls_made: int  # datacube calls made during this run, retries and token retries included
-    wall_seconds: float
-
-    @property
-    def minimum_calls(self) -> int:
-        return sum(r.minimum_calls for r in self.results)
-
-    @property
-    def responses(self) -> list[RawResponse]:
-        return [resp for r in self.results for resp in r.responses]
-
-    @property
-    def errors(self) -> list[WeChatError]:
-        return [e for r in self.results for e in r.errors]
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-
-class _Backoff:
-    """Exponential backoff with jitter; 45011 instead waits for the next minute of the clock."""
-
-    def __init__(self, policy: RetryPolicy, clock: Clock) -> None:
-        self._exponential = wait_exponential_jitter(
-            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
-        )
-        self._clock = clock
-        self._jitter = policy.jitter
-        self._max_wait = policy.max_wait
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientError) and exc.errcode == MINUTE_LIMIT:
-            now = self._clock()
-            to_next_minute = 60.0 - now.second - now.microsecond / 1e6
-            # WX_RETRY_MAX_WAIT (60 s by default) still bounds it: a lower cap is the user's call.
-            return min(to_next_minute + random.uniform(0, self._jitter), self._max_wait)
-        return float(self._exponential(state))
-
-
-@dataclass(frozen=True)
-class _Lane:
-    """One account's connections and the limit on its calls in flight."""
-
-    http: httpx.AsyncClient
-    semaphore: asyncio.Semaphore
-    #: Endpoint path -> (token, its URL): parsing the URL string was three quarters of
-    #: building a request, and an account's token changes once in hours.
-    urls: dict[str, tuple[str, httpx.URL]] = field(default_factory=dict)
-
-    def url(self, base_url: str, path: str, token: str) -> httpx.URL:
-        cached = self.urls.get(path)
-        if cached is None or cached[0] != token:
-            url = httpx.URL(f"{base_url}{path}", params={"access_token": token})
-            cached = self.urls[path] = (token, url)
-        return cached[1]
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every connection pool of the process: httpx builds one per client
-    (loading the CA bundle, ~40 ms), and a run makes a pool per account and asset."""
-    return httpx.create_ssl_context()
-
-
-@dataclass
-class _Session:
-    """State bound to one event loop: a lane per account and the global limit.
-
-    A connection pool per account rather than one for all: httpcore looks over every
-    connection of its pool at each request, which with 30+ connections took a quarter of the
-    pipeline's CPU; an account never has more than its concurrency in flight.
-    """
-
-    loop: asyncio.AbstractEventLoop
-    make_http: Callable[[int], httpx.AsyncClient]
-    per_account: int
-    everyone: asyncio.Semaphore  # all accounts together
-    lanes: dict[str, _Lane] = field(default_factory=dict)
-
-    def lane(self, app_id: str) -> _Lane:
-        lane = self.lanes.get(app_id)
-        if lane is None:
-            # Token calls go beside the datacube calls: one connection of room.
-            http = self.make_http(self.per_account + 1)
-            lane = self.lanes[app_id] = _Lane(http, asyncio.Semaphore(self.per_account))
-        return lane
-
-    async def aclose(self) -> None:
-        for lane in self.lanes.values():
-            await lane.http.aclose()
 
 
 class DatacubeClient:
@@ -299,7 +164,7 @@ class DatacubeClient:
         self.calls = CallCounter(daily_budget, call_store)
         self._clock = clock
         self._sleep = sleep
-        self._session: _Session | None = None
+        self._session: Session | None = None
         sources: dict[CredentialKind, TokenSource] = {
             "app_secret": AppSecretTokens(
                 base_url=self.base_url,
@@ -430,61 +295,7 @@ class DatacubeClient:
             used=granted,
         )
 
-    def call_counts(self) -> dict[CallKey, int]:
-        """Datacube calls made so far per (account, endpoint, Beijing day)."""
-        return self.calls.counts()
-
     # --- fetching ---------------------------------------------------------------------------
-
-    async def fetch(
-        self, account: Account, endpoint: Endpoint | str, start: date, end: date
-    ) -> list[RawResponse]:
-        """Every response for the range, in date order; raises the first error it met."""
-        result = await self._run_job(Job(account, self.endpoint(endpoint), start, end))
-        if result.error is not None:
-            raise result.error
-        return result.responses
-
-    async def fetch_many(
-        self,
-        jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job],
-        on_progress: OnProgress | None = None,
-    ) -> FetchReport:
-        """Run every job concurrently; each job's error stays in its result."""
-        started, calls_before = time.perf_counter(), self.calls.total()
-        normalized = [
-            j if isinstance(j, Job) else Job(j[0], self.endpoint(j[1]), j[2], j[3]) for j in jobs
-        ]
-        planned = sum(len(self.plan(j.endpoint, j.start, j.end)) for j in normalized)
-        fetched = 0
-
-        def window_done() -> None:
-            nonlocal fetched
-            fetched += 1
-            if on_progress is not None:
-                on_progress(fetched, planned)
-
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._run_job(job, window_done)) for job in normalized]
-        return FetchReport(
-            results=[t.result() for t in tasks],
-            calls_made=self.calls.total() - calls_before,
-            wall_seconds=time.perf_counter() - started,
-        )
-
-    def fetch_sync(
-        self, account: Account, endpoint: Endpoint | str, start: date, end: date
-    ) -> list[RawResponse]:
-        """``fetch`` for synchronous callers (opens and closes its own event loop)."""
-        return asyncio.run(self._closing(self.fetch(account, endpoint, start, end)))
-
-    def fetch_many_sync(
-        self,
-        jobs: Sequence[tuple[Account, Endpoint | str, date, date] | Job],
-        on_progress: OnProgress | None = None,
-    ) -> FetchReport:
-        """``fetch_many`` for synchronous callers such as Dagster ops."""
-        return asyncio.run(self._closing(self.fetch_many(jobs, on_progress)))
 
     async def quota_remaining(self, account: Account, endpoint: Endpoint) -> int | None:
         """WeChat's remaining daily quota for the account's endpoint
@@ -500,7 +311,7 @@ class DatacubeClient:
                     params={"access_token": token},
                     json={"cgi_path": endpoint.path},
                 )
-                body = await _send(lane.http, request, context)
+                body = await send(lane.http, request, context)
         except WeChatError as exc:
             logger.info("%s: quota not read (%s)", context.describe(), exc)
             return None
@@ -539,25 +350,16 @@ class DatacubeClient:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _current_session(self) -> _Session:
+    def _current_session(self) -> Session:
         loop = asyncio.get_running_loop()
         if self._session is not None and self._session.loop is loop:
             return self._session
 
-        # A new loop (each fetch_*_sync runs one): loop-bound objects cannot be carried over.
+        # A new loop (each *_sync call runs one): loop-bound objects cannot be carried over.
         def make_http(connections: int) -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                verify=_tls(),
-                timeout=self.timeout,
-                limits=httpx.Limits(
-                    max_connections=connections,
-                    max_keepalive_connections=connections,
-                    keepalive_expiry=KEEPALIVE_SECONDS,
-                ),
-                headers={"User-Agent": f"wx-pipeline/{__version__}"},
-            )
+            return http_client(connections, self.timeout)
 
-        session = _Session(
+        session = Session(
             loop=loop,
             make_http=make_http,
             per_account=self.concurrency,
@@ -565,10 +367,6 @@ class DatacubeClient:
         )
         self._session = session
         return session
-
-    async def _run_job(self, job: Job, window_done: Callable[[], None] | None = None) -> JobResult:
-        windows = self.plan(job.endpoint, job.start, job.end)
-        return await self.fetch_windows(job, windows, asyncio.Event(), window_done)
 
     async def fetch_windows(
         self,
@@ -664,7 +462,7 @@ class DatacubeClient:
 
     async def _post_datacube(
         self,
-        session: _Session,
+        session: Session,
         endpoint: Endpoint,
         window: Window,
         token: str,
@@ -685,7 +483,7 @@ class DatacubeClient:
                 raise failed.with_traceback(None)
             # Counted (and the budget checked) as the call starts, not when it was queued.
             self.calls.reserve(context, self.today())
-            return await _exchange(lane.http, request, context)
+            return await exchange(lane.http, request, context)
 
     async def _issue_token(self, account: Account, force: bool) -> AccessToken:
         context = CallContext(account.app_id, account.name)
@@ -716,7 +514,7 @@ class DatacubeClient:
                         "secret": secret,
                     },
                 )
-            body = await _send(http, request, context)
+            body = await send(http, request, context)
             if code := answers.errcode(body):
                 raise error_for(code, answers.errmsg(body), context)
             value, expires_in = body.get("access_token"), body.get("expires_in")
@@ -743,7 +541,7 @@ class DatacubeClient:
 
         async def attempt() -> dict[str, Any]:
             request = http.build_request("POST", f"{self.base_url}{path}", params=query, json=body)
-            answer = await _send(http, request, context)
+            answer = await send(http, request, context)
             if (code := answers.errcode(answer)) in TRANSIENT_CODES:
                 raise error_for(code, answers.errmsg(answer), context)
             return answer
@@ -751,60 +549,7 @@ class DatacubeClient:
         return await self._with_retries(context, attempt)
 
     async def _with_retries(self, context: CallContext, attempt: Callable[[], Awaitable[T]]) -> T:
-        started = time.monotonic()
-        try:
-            # Most calls succeed at once: tenacity's machinery (~0.3 ms a call on 2 cores, a
-            # seventh of the fetching CPU) is set up only once an attempt has failed.
-            return await attempt()
-        except TransientError as exc:
-            if exc.exhausted:
-                raise
-            failed: TransientError | None = exc
-        policy = self.retry
-        attempts = 0
-
-        async def counted() -> T:
-            nonlocal attempts, failed
-            attempts += 1
-            if failed is not None:  # the attempt above: its failure, not a second call
-                failure, failed = failed, None
-                raise failure
-            return await attempt()
-
-        def log_retry(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            wait = state.next_action.sleep if state.next_action else 0.0
-            logger.warning("%s; retry %d in %.2fs", exc, state.attempt_number, wait)
-
-        retrying = AsyncRetrying(
-            # Counted from the first attempt, made before tenacity started.
-            stop=stop_after_attempt(policy.max_attempts)
-            | stop_before_delay(policy.max_total_seconds - (time.monotonic() - started)),
-            wait=_Backoff(policy, self._clock),
-            # A token fetch retries inside a datacube attempt: its final failure is final here.
-            retry=retry_if_exception(lambda e: isinstance(e, TransientError) and not e.exhausted),
-            sleep=self._sleep,
-            before_sleep=log_retry,
-            reraise=True,
-        )
-        last: TransientError
-        try:
-            return await retrying(counted)
-        except TransientError as exc:
-            last = exc
-        if last.exhausted:
-            raise last
-        # Raised outside the except block: nothing (no httpx request, no URL) is chained.
-        final = type(last)(
-            f"{last}; gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s",
-            context,
-            errcode=last.errcode,
-            errmsg=last.errmsg,
-            attempts=attempts,
-            elapsed=time.monotonic() - started,
-        )
-        final.exhausted = True
-        raise final
+        return await with_retries(attempt, context, self.retry, self._clock, self._sleep)
 
 
 class _JobStopped(Exception):
@@ -820,38 +565,3 @@ def _context(account: Account, endpoint: str, window: Window | None = None) -> C
         window.end if window else None,
         platform=account.credential_kind == "platform",
     )
-
-
-async def _send(
-    http: httpx.AsyncClient, request: httpx.Request, context: CallContext
-) -> dict[str, Any]:
-    """One HTTP exchange -> the JSON object, or a typed error that never carries the URL."""
-    return (await _exchange(http, request, context))[0]
-
-
-async def _exchange(
-    http: httpx.AsyncClient, request: httpx.Request, context: CallContext
-) -> tuple[dict[str, Any], bytes]:
-    """One HTTP exchange -> (the JSON object, the body's bytes as received)."""
-    where = context.describe()
-    failure: WeChatError | None = None
-    response: httpx.Response | None = None
-    try:
-        response = await http.send(request)
-    except httpx.TimeoutException as exc:
-        failure = TransientError(f"{where}: timed out ({type(exc).__name__})", context)
-    except httpx.TransportError as exc:
-        failure = TransientError(
-            f"{where}: connection failed ({type(exc).__name__}: {exc})", context
-        )
-    if failure is not None or response is None:
-        raise failure or TransientError(f"{where}: no response", context)
-    if response.status_code >= 500:
-        raise TransientError(f"{where}: HTTP {response.status_code}", context)
-    if response.status_code != 200:
-        raise RequestError(
-            f"{where}: HTTP {response.status_code} from {request.url.path}: check "
-            "WX_API_BASE_URL and the endpoint path",
-            context,
-        )
-    return answers.parse(response.content, context), response.content

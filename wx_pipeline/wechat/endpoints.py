@@ -988,11 +988,3 @@ def asset_family(endpoint: Endpoint) -> str:
     """The endpoints fetched together (one Dagster asset): the family, and the period when it is
     not daily, e.g. ``followers``, ``messages_weekly``."""
     return f"{endpoint.family.value}{_PERIOD_SUFFIX[endpoint.period]}"
-
-
-def families() -> dict[Family, tuple[Endpoint, ...]]:
-    """Endpoints by family, in registry order."""
-    out: dict[Family, list[Endpoint]] = {}
-    for e in ENDPOINTS:
-        out.setdefault(e.family, []).append(e)
-    return {f: tuple(es) for f, es in out.items()}

@@ -11,8 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from wx_pipeline.settings import BEIJING, Account
-from wx_pipeline.wechat.client import DatacubeClient, RetryPolicy
+from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline.wechat.tokens import TokenCache
+from wx_pipeline_tests.wechat.fetching import FetchingClient
 
 if TYPE_CHECKING:
     from wx_pipeline.simulator import SimAccount
@@ -58,7 +59,7 @@ def as_account(sim_account: SimAccount, *, secret: str | None = None) -> Account
     )
 
 
-ClientFactory = Callable[..., DatacubeClient]
+ClientFactory = Callable[..., FetchingClient]
 
 
 @pytest.fixture
@@ -67,12 +68,12 @@ def make_client(tmp_path: Path) -> ClientFactory:
 
     def build(
         base_url: str, accounts: list[Account] | None = None, **kwargs: Any
-    ) -> DatacubeClient:
+    ) -> FetchingClient:
         kwargs.setdefault("clock", Clock())
         kwargs.setdefault("sleep", Sleeps())
         kwargs.setdefault("retry", FAST_RETRY)
         kwargs.setdefault("token_cache", TokenCache())
         kwargs.setdefault("token_dir", tmp_path / "tokens")
-        return DatacubeClient(base_url, accounts or [], **kwargs)
+        return FetchingClient(base_url, accounts or [], **kwargs)
 
     return build

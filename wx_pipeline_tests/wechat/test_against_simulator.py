@@ -13,7 +13,6 @@ import pytest
 
 from wx_pipeline.simulator import FaultConfig, SimAccount, SimulatorConfig, run_in_thread
 from wx_pipeline.simulator.server import SimulatorServer
-from wx_pipeline.wechat.client import RetryPolicy
 from wx_pipeline.wechat.errors import (
     BudgetExceededError,
     ConfigurationError,
@@ -23,6 +22,7 @@ from wx_pipeline.wechat.errors import (
     RequestError,
     TransientError,
 )
+from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, Clock, as_account
 
 YESTERDAY = NOW.date() - timedelta(days=1)

@@ -15,7 +15,6 @@ import pytest
 from pydantic import SecretStr
 
 from wx_pipeline.settings import Account
-from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.errors import (
     ConfigurationError,
     EndpointRetiredError,
@@ -29,6 +28,7 @@ from wx_pipeline.wechat.errors import (
 )
 from wx_pipeline.wechat.tokens import TokenCache
 from wx_pipeline_tests.wechat.conftest import FAST_RETRY, NOW, ClientFactory, Clock, Sleeps
+from wx_pipeline_tests.wechat.fetching import FetchingClient
 from wx_pipeline_tests.wechat.scripted import OK, Script, scripted_server
 
 ACCOUNT = Account(app_id="wxscripted0000001", name="Scripted", secret=SecretStr("s3cret-value"))
@@ -47,17 +47,17 @@ def server() -> Iterator[tuple[str, Script]]:
 
 
 @pytest.fixture
-def client(server: tuple[str, Script], make_client: ClientFactory) -> DatacubeClient:
+def client(server: tuple[str, Script], make_client: ClientFactory) -> FetchingClient:
     return make_client(server[0], [ACCOUNT], concurrency=2)
 
 
-def _fetch(client: DatacubeClient, endpoint: str = "getusersummary") -> WeChatError:
+def _fetch(client: FetchingClient, endpoint: str = "getusersummary") -> WeChatError:
     with pytest.raises(WeChatError) as info:
         client.fetch_sync(ACCOUNT, endpoint, START, END)
     return info.value
 
 
-def test_range_needs_four_calls(client: DatacubeClient, server: tuple[str, Script]) -> None:
+def test_range_needs_four_calls(client: FetchingClient, server: tuple[str, Script]) -> None:
     # The premise of the one-call assertions below.
     assert len(client.fetch_sync(ACCOUNT, "getusersummary", START, END)) == 4
     assert len(server[1].datacube_calls) == 4
@@ -78,7 +78,7 @@ CONFIG_CASES = [
 
 @pytest.mark.parametrize(("code", "fix"), CONFIG_CASES)
 def test_configuration_codes_stop_at_once(
-    client: DatacubeClient, server: tuple[str, Script], code: int, fix: str
+    client: FetchingClient, server: tuple[str, Script], code: int, fix: str
 ) -> None:
     server[1].datacube.extend([_err(code)] * 4)
     error = _fetch(client)
@@ -94,7 +94,7 @@ def test_configuration_codes_stop_at_once(
 
 @pytest.mark.parametrize(("code", "fix"), CONFIG_CASES[:3])
 def test_configuration_codes_from_token_api_stop_before_any_datacube_call(
-    client: DatacubeClient, server: tuple[str, Script], code: int, fix: str
+    client: FetchingClient, server: tuple[str, Script], code: int, fix: str
 ) -> None:
     _, script = server
     script.token_answers.append(dict(_err(code)[1]))
@@ -111,7 +111,7 @@ def test_configuration_codes_from_token_api_stop_before_any_datacube_call(
 
 
 def test_ip_not_whitelisted_quotes_the_ip(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     server[1].datacube.append(
         _err(40164, "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist")
@@ -125,7 +125,7 @@ def test_ip_not_whitelisted_quotes_the_ip(
     assert len(server[1].datacube_calls) == 1
 
 
-def test_quota_exhausted_stops_at_once(client: DatacubeClient, server: tuple[str, Script]) -> None:
+def test_quota_exhausted_stops_at_once(client: FetchingClient, server: tuple[str, Script]) -> None:
     server[1].datacube.append(_err(45009, "reach max api daily quota limit"))
     error = _fetch(client)
     assert type(error) is QuotaExhaustedError
@@ -136,7 +136,7 @@ def test_quota_exhausted_stops_at_once(client: DatacubeClient, server: tuple[str
 
 
 def test_retired_endpoint_is_reported_as_such(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     _, script = server
     script.datacube.append(_err(47009, "this api is offline, please use the new api"))
@@ -156,7 +156,7 @@ def test_retired_endpoint_is_reported_as_such(
 
 @pytest.mark.parametrize("code", [43002, 44002, 47001, 61500, 61501])
 def test_request_bugs_stop_at_once_and_name_the_request(
-    client: DatacubeClient, server: tuple[str, Script], code: int
+    client: FetchingClient, server: tuple[str, Script], code: int
 ) -> None:
     server[1].datacube.append(_err(code))
     error = _fetch(client)
@@ -169,7 +169,7 @@ def test_request_bugs_stop_at_once_and_name_the_request(
 
 
 def test_unknown_code_is_a_request_error_naming_code_and_message(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     server[1].datacube.append(_err(88888, "brand new failure"))
     error = _fetch(client)
@@ -179,7 +179,7 @@ def test_unknown_code_is_a_request_error_naming_code_and_message(
     assert len(server[1].datacube_calls) == 1
 
 
-def test_http_404_is_a_request_error(client: DatacubeClient, server: tuple[str, Script]) -> None:
+def test_http_404_is_a_request_error(client: FetchingClient, server: tuple[str, Script]) -> None:
     server[1].datacube.append((404, {"detail": "not found"}))
     error = _fetch(client)
     assert type(error) is RequestError
@@ -227,7 +227,7 @@ def test_transient_failures_are_retried_then_succeed(
     ],
 )
 def test_transient_failures_give_up_after_the_attempt_limit(
-    client: DatacubeClient,
+    client: FetchingClient,
     server: tuple[str, Script],
     failure: tuple[int, dict[str, object] | bytes],
     kind: type[TransientError],
@@ -243,7 +243,7 @@ def test_transient_failures_give_up_after_the_attempt_limit(
 
 
 def test_total_time_bounds_retries(server: tuple[str, Script], make_client: ClientFactory) -> None:
-    from wx_pipeline.wechat.client import RetryPolicy
+    from wx_pipeline.wechat.retry import RetryPolicy
 
     base_url, script = server
     script.datacube.extend([_err(-1)] * 10)
@@ -274,7 +274,7 @@ def test_minute_limit_waits_for_the_next_minute(
 
 @pytest.mark.parametrize("code", [40001, 40014, 42001])
 def test_rejected_token_is_refreshed_once_and_the_call_retried(
-    client: DatacubeClient, server: tuple[str, Script], code: int
+    client: FetchingClient, server: tuple[str, Script], code: int
 ) -> None:
     _, script = server
     script.datacube.append(_err(code, "invalid credential, access_token is invalid or not latest"))
@@ -286,7 +286,7 @@ def test_rejected_token_is_refreshed_once_and_the_call_retried(
 
 
 def test_token_rejected_after_refresh_is_retried_with_backoff(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     _, script = server
     script.datacube.extend([_err(40001), _err(40001), OK])
@@ -296,7 +296,7 @@ def test_token_rejected_after_refresh_is_retried_with_backoff(
 
 
 def test_token_rejected_forever_gives_up(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     server[1].datacube.extend([_err(40001)] * 20)
     with pytest.raises(TokenRejectedError) as info:
@@ -331,7 +331,7 @@ def test_token_cache_is_shared_by_clients_of_a_process(
     assert {token for _, token, _ in script.datacube_calls} == {script.issued[0]}
 
 
-def test_nothing_to_fetch_makes_no_call(client: DatacubeClient, server: tuple[str, Script]) -> None:
+def test_nothing_to_fetch_makes_no_call(client: FetchingClient, server: tuple[str, Script]) -> None:
     today = NOW.date()
     assert client.fetch_sync(ACCOUNT, "getusersummary", today, today + timedelta(days=3)) == []
     assert client.fetch_sync(ACCOUNT, "getbizsummary", date(2025, 1, 1), date(2025, 10, 31)) == []
@@ -343,7 +343,7 @@ def script_calls(server: tuple[str, Script]) -> tuple[int, int]:
 
 
 def test_token_api_down_gives_up_once_for_the_whole_job(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     _, script = server
     script.token_answers.extend([dict(_err(-1, "system error")[1])] * 50)
@@ -356,7 +356,7 @@ def test_token_api_down_gives_up_once_for_the_whole_job(
 
 
 def test_data_flagged_not_final_is_retried_then_never_returned(
-    client: DatacubeClient, server: tuple[str, Script]
+    client: FetchingClient, server: tuple[str, Script]
 ) -> None:
     """A 2025 endpoint's ``is_delay: true`` means WeChat has not finished the window: retried
     like "data not ready", and never handed on to be loaded."""

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 
 from wx_pipeline.settings import Account
 from wx_pipeline.simulator import FaultConfig, SimulatorConfig, run_in_thread
-from wx_pipeline.wechat.client import FetchReport, RetryPolicy
+from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, as_account
+from wx_pipeline_tests.wechat.fetching import FetchReport
 
 YESTERDAY = NOW.date() - timedelta(days=1)
 RANGE = (YESTERDAY - timedelta(days=34), YESTERDAY)

@@ -25,7 +25,6 @@ from wx_pipeline.warehouse.component import (
 )
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.component import (
     AUTHORIZED,
     AUTHORIZER_TOKEN,
@@ -38,6 +37,7 @@ from wx_pipeline.wechat.errors import AuthorizationRevokedError, ConfigurationEr
 from wx_pipeline.wechat.tokens import TokenCache
 from wx_pipeline_tests.platform import as_component, as_platform_account, sim_component
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, Clock
+from wx_pipeline_tests.wechat.fetching import FetchingClient
 
 YESTERDAY = NOW.date() - timedelta(days=1)
 WEEK = (YESTERDAY - timedelta(days=6), YESTERDAY)
@@ -72,7 +72,7 @@ class Platform:
     def account(self, index: int, refresh_token: str | None = None) -> Account:
         return as_platform_account(ACCOUNTS[index], self.component, refresh_token)
 
-    def client(self, *accounts: Account, **kwargs: object) -> DatacubeClient:
+    def client(self, *accounts: Account, **kwargs: object) -> FetchingClient:
         """A client as one process has it (its own token cache and connections)."""
         kwargs.setdefault("token_cache", TokenCache())
         kwargs.setdefault("component", as_component(self.component))

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from wx_pipeline.simulator import FaultConfig, SimulatorConfig, run_in_thread
-from wx_pipeline.wechat.client import RetryPolicy
 from wx_pipeline.wechat.errors import WeChatError
 from wx_pipeline.wechat.redaction import MASK, redact, register_secret
+from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, as_account
 
 YESTERDAY = NOW.date() - timedelta(days=1)

@@ -168,9 +168,9 @@ def test_span_overrides_apply_to_the_plan() -> None:
     config = SimulatorConfig(seed=7, now=NOW, span_overrides={"getupstreammsgweek": 1})
     with run_in_thread(config) as sim:
         account = as_account(sim.accounts[0])
-        from wx_pipeline.wechat.client import DatacubeClient
+        from wx_pipeline_tests.wechat.fetching import FetchingClient
 
-        client = DatacubeClient(
+        client = FetchingClient(
             sim.base_url,
             [account],
             span_overrides={"getupstreammsgweek": 1},

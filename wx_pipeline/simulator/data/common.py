@@ -114,11 +114,6 @@ def split_pair(users: IntArray, counts: IntArray, weights: FloatArray) -> tuple[
     return u, u + split_rows(counts - users, weights)
 
 
-def hour_weights(gen: np.random.Generator, profile: FloatArray) -> FloatArray:
-    """A day's hourly shape: the family's profile with a little day-to-day jitter."""
-    return np.asarray(profile * gen.uniform(0.8, 1.2, HOURS), dtype=np.float64)
-
-
 #: Reading peaks: morning commute, lunch and the evening.
 READ_PROFILE: FloatArray = np.array(
     [2, 1, 0.6, 0.4, 0.4, 0.8, 2.5, 5, 6, 5, 4.5, 5, 6.5, 5, 4, 4, 4.5, 5, 6.5, 7.5, 8, 8.5, 7, 4],
