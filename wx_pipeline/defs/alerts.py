@@ -27,13 +27,7 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster_shared.error import SerializableErrorInfo
 
 from wx_pipeline.alerts import format_check_failure, format_run_failure, one_line, post_alert
-from wx_pipeline.defs.partitions import (
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    WINDOW_END_TAG,
-    WINDOW_START_TAG,
-)
+from wx_pipeline.defs.partitions import PARTITION_TAG, run_window
 from wx_pipeline.defs.tags import RUN_PID_TAG
 from wx_pipeline.settings import load_settings
 from wx_pipeline.wechat.redaction import redact
@@ -53,7 +47,6 @@ _WRAPPERS: Final = frozenset(
 _CLASS_PREFIX = re.compile(r"^[\w.]+: ")
 _ASSET_JOB_PREFIX: Final = "__ASSET_JOB"
 #: Where a run's days are, first match wins: a partition range, else the marts' window.
-_RANGE_TAGS: Final = ((RANGE_START_TAG, RANGE_END_TAG), (WINDOW_START_TAG, WINDOW_END_TAG))
 
 
 def alert_settings() -> tuple[str | None, str | None]:
@@ -69,13 +62,16 @@ def run_url(ui_url: str | None, run_id: str) -> str | None:
 
 
 def partition_range(tags: Mapping[str, str]) -> str | None:
-    """The days (partitions) a run covered, from its tags: a range run's, a single partition's,
-    or the window of an unpartitioned ``analytics`` run."""
-    for start_tag, end_tag in _RANGE_TAGS:
-        start, end = tags.get(start_tag), tags.get(end_tag)
-        if start:
-            return start if not end or end == start else f"{start}..{end}"
-    return tags.get(PARTITION_TAG) or None
+    """The days (partitions) a run covered, as `run_window` reads them from its tags (a range
+    run's, a single partition's, or the window of an unpartitioned ``analytics`` run)."""
+    try:
+        window = run_window(tags)
+    except ValueError:  # a hand-set tag that is not a date: shown as it is
+        return tags.get(PARTITION_TAG) or None
+    if window is None:
+        return None
+    first, last = window
+    return first.isoformat() if first == last else f"{first}..{last}"
 
 
 def job_label(run: dg.DagsterRun) -> str:

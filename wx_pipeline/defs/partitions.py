@@ -15,9 +15,10 @@ from functools import cache
 
 import dagster as dg
 
+from wx_pipeline.settings import BEIJING
 from wx_pipeline.wechat.endpoints import Period, period_start
 
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = BEIJING.key  # Dagster takes the zone's name
 #: The run tags Dagster reads a partition range run from (single_run backfills set them too).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
