@@ -22,13 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.storage.tags import WILL_RETRY_TAG
 from dagster_shared.error import SerializableErrorInfo
 
 from wx_pipeline.alerts import format_check_failure, format_run_failure, one_line, post_alert
 from wx_pipeline.defs.partitions import PARTITION_TAG, run_window
-from wx_pipeline.defs.tags import RUN_PID_TAG
+from wx_pipeline.defs.tags import RUN_PID_TAG, WILL_RETRY_TAG
 from wx_pipeline.settings import load_settings
 from wx_pipeline.wechat.redaction import redact
 
@@ -174,7 +172,7 @@ def check_failure_text(
 
 def _latest_check_event_id(instance: dg.DagsterInstance) -> int:
     records = instance.event_log_storage.get_event_records(
-        dg.EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION),
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
         limit=1,
         ascending=False,
     )
@@ -200,7 +198,7 @@ def alert_on_check_failure(context: dg.SensorEvaluationContext) -> dg.SkipReason
         return dg.SkipReason(f"started: alerting on check evaluations after event {start}")
     records = instance.event_log_storage.get_event_records(
         dg.EventRecordsFilter(
-            event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=int(context.cursor)
+            event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=int(context.cursor)
         ),
         limit=CHECK_EVENTS_PER_TICK,
         ascending=True,

@@ -10,14 +10,13 @@ getarticletotal, 30 for getarticletotaldetail), and the 2025 endpoints flag unfi
 ``is_delay``, which are never loaded.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.partitions.partitioned_schedule import (
-    UnresolvedPartitionedAssetScheduleDefinition,
-)
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline.defs.ingestion import IngestionGroup
@@ -25,6 +24,14 @@ from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.defs.tags import ENDPOINTS_TAG
 from wx_pipeline.history import LATE_DATA_AFTER_READY, NIGHTLY_AFTER_READY
 from wx_pipeline.wechat.endpoints import Period
+
+if TYPE_CHECKING:  # the types define_asset_job and schedules of partitioned jobs return
+    from dagster._core.definitions.partitions.partitioned_schedule import (
+        UnresolvedPartitionedAssetScheduleDefinition,
+    )
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 
 def _groups(groups: Sequence[IngestionGroup], period: Period) -> list[dg.AssetKey]:

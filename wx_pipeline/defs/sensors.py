@@ -10,9 +10,9 @@ is on by default: the marts must never lag the facts because a toggle was forgot
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from wx_pipeline.defs.history import HISTORY_JOB
 from wx_pipeline.defs.ingestion import IngestionGroup
@@ -22,6 +22,11 @@ from wx_pipeline.defs.schedules import ANALYTICS_JOB, INGESTION_JOBS
 from wx_pipeline.defs.tags import accounts_tags, run_accounts
 from wx_pipeline.warehouse.coverage import loaded_by_run
 from wx_pipeline.wechat.endpoints import Period
+
+if TYPE_CHECKING:  # define_asset_job's return type, not exported by dagster itself
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 
 def build_analytics_sensor(

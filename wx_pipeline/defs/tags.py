@@ -22,6 +22,9 @@ ACCOUNTS_TAG = "wx/accounts"
 ENDPOINTS_TAG = "wx/endpoints"
 RUN_HOST_TAG = "wx/host"
 RUN_PID_TAG = "wx/pid"
+#: Set by Dagster's run retries on a failed run it will retry (not exported by dagster; a test
+#: holds it to dagster's own value).
+WILL_RETRY_TAG = "dagster/will_retry"
 
 
 def _listed(value: str | None) -> list[str]:
