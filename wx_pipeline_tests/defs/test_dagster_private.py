@@ -16,7 +16,7 @@ from wx_pipeline.defs.tags import WILL_RETRY_TAG
 def test_the_retry_tag_is_dagsters() -> None:
     from dagster._core.storage.tags import WILL_RETRY_TAG as dagsters
 
-    assert WILL_RETRY_TAG == dagsters
+    assert dagsters == WILL_RETRY_TAG
 
 
 def test_the_annotation_only_types_still_exist() -> None:
