@@ -9,7 +9,6 @@ and a backfill rebuilds its range once. The manifest is prepared ahead by ``dbt 
 """
 
 import importlib.metadata
-import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
@@ -35,6 +34,7 @@ from wx_pipeline.dbt_project import (
     SOURCE_NAME,
     dbt_env,
     dbt_executable,
+    environ_for_start,
     parse_state_kept,
     window_env,
 )
@@ -108,12 +108,10 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
     def _dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        # profiles.yml reads the warehouse and the models the window from WX_DBT_*;
-        # dagster-dbt passes os.environ on.
+        # profiles.yml reads the warehouse and the models the window from WX_DBT_*.
         url = warehouse.resolved_url()
         tags = context.run.tags
-        window = window_env(run_window(tags), run_accounts(tags))
-        os.environ.update({**dbt_env(url), **window, **NO_FILE_LOG})
+        env = {**dbt_env(url), **window_env(run_window(tags), run_accounts(tags)), **NO_FILE_LOG}
         progress.report("dbt", "build", 0, 1)
         # A target directory per invocation (dagster-dbt's default is one more under dbt/target
         # for every run, a few MB each, never removed), started from the kept parse state.
@@ -125,7 +123,9 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         ):
             target = Path(tmp)
             with parse_state_kept(get_settings().home, url, target):
-                yield from dbt.cli(list(BUILD_ARGS), context=context, target_path=target).stream()
+                with environ_for_start(env):
+                    build = dbt.cli(list(BUILD_ARGS), context=context, target_path=target)
+                yield from build.stream()
         progress.report("dbt", "build", 1, 1)
 
     return _dbt

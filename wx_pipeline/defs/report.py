@@ -8,7 +8,6 @@ refreshes the report, and the docs when the dbt project changed since they were 
 ``$WX_HOME/dbt-docs``, which ``wx-pipeline docs`` serves.
 """
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +15,13 @@ from pathlib import Path
 import dagster as dg
 
 from wx_pipeline.dbt_project import (
-    MANIFEST_PATH,
     NO_FILE_LOG,
-    dbt_env,
+    dbt_said,
     docs_dir,
     parse_state_kept,
     project_version,
+    run_dbt,
 )
-from wx_pipeline.defs.dbt import dbt_resource
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource, configured_accounts
 from wx_pipeline.report import build_report, write_report
@@ -92,11 +90,19 @@ def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]
             context.log.info(f"dbt docs are current (project version {version}), not regenerated")
             return
         url = warehouse.resolved_url()
-        os.environ.update({**dbt_env(url), **NO_FILE_LOG})
         target.mkdir(parents=True, exist_ok=True)
         with parse_state_kept(get_settings().home, url, target):
-            dbt = dbt_resource()
-            dbt.cli(["docs", "generate"], manifest=MANIFEST_PATH, target_path=target).wait()
+            generated = run_dbt(
+                ["docs", "generate", "--target-path", str(target)],
+                url,
+                capture=True,
+                extra_env=NO_FILE_LOG,
+            )
+        if generated.returncode != 0:
+            raise dg.Failure(
+                description=f"dbt docs generate failed: {dbt_said(generated.stdout)}",
+                allow_retries=False,
+            )
         yield dg.MaterializeResult(
             metadata={"index": dg.MetadataValue.path(str(target / "index.html"))}
         )

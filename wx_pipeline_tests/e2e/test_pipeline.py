@@ -12,6 +12,7 @@ newest day that is final then.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -79,6 +80,13 @@ def test_answers_as_real_servers_send_them_raise_no_warning(pipeline: Pipeline) 
     5): a run reports no drift, so a warning means something new."""
     assert pipeline.summary.rows  # the summary is the run's
     assert pipeline.summary.drift.lines() == []
+
+
+def test_the_run_leaves_the_process_environment_as_it_was(pipeline: Pipeline) -> None:
+    """dbt got the warehouse and the window for its own process; this one keeps none of it."""
+    assert pipeline.summary.rows
+    left = sorted(k for k in os.environ if k.startswith("WX_DBT_") or k == "DBT_LOG_LEVEL_FILE")
+    assert left == []
 
 
 def test_every_call_was_needed(pipeline: Pipeline) -> None:
