@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 from wx_pipeline import clock
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.wechat import codes
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, Grain, Table
+from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, Table
 
 #: The dbt project (dbt_project.yml, profiles.yml); also its profiles dir.
 DBT_PROJECT_DIR: Final = Path(__file__).resolve().parent.parent / "dbt"
@@ -460,13 +460,6 @@ _ACCOUNT_ID = ("account_id", "App id of the WeChat Official Account the row belo
 _LOADED_AT = ("_loaded_at", "When the row was loaded into the warehouse.")
 _RUN_ID = ("_run_id", "Id of the pipeline run that loaded the row.")
 
-# Source freshness by grain: weeks and months land once per period.
-_FRESHNESS: Final[dict[Grain, tuple[int, int]]] = {
-    Grain.DAILY: (2, 7),
-    Grain.HOURLY: (2, 7),
-    Grain.WEEKLY: (9, 16),
-    Grain.MONTHLY: (35, 65),
-}
 
 
 def staging_model(table: str) -> str:
@@ -530,23 +523,18 @@ def sources_yml() -> str:
         "schema": SOURCE_SCHEMA,
         "description": "Fact tables loaded by the pipeline from the WeChat datacube API, one "
         "per registry table; primary key account_id + the table's key.",
-        "config": {"loaded_at_field": "_loaded_at"},
         "tables": tables,
     }
     return _dump({"version": 2, "sources": [source]})
 
 
 def _source_table(endpoint: Endpoint, table: Table) -> dict[str, Any]:
-    warn, error = _FRESHNESS[endpoint.grain]
-    freshness: dict[str, Any] = {"warn_after": {"count": warn, "period": "day"}}
-    # Legacy endpoints may be retired (47009): staleness is expected there, never an error.
-    if not endpoint.legacy:
-        freshness["error_after"] = {"count": error, "period": "day"}
+    # No dbt source freshness: Dagster's freshness checks on the ingestion assets are the one
+    # place a late day is noticed (defs/freshness.py).
     columns = [_ACCOUNT_ID, *((c.name, c.description) for c in table.columns), _LOADED_AT, _RUN_ID]
     return {
         "name": table.name,
         "description": f"{table.description} Source: POST /datacube/{endpoint.name}.",
-        "config": {"freshness": freshness},
         "columns": [{"name": n, "description": d} for n, d in columns],
     }
 

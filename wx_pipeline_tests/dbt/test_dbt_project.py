@@ -70,7 +70,8 @@ def test_sources_cover_every_fact_table_with_every_column() -> None:
     for name, table in TABLES.items():
         columns = [c["name"] for c in tables[name]["columns"]]
         assert columns == ["account_id", *(c.name for c in table.columns), "_loaded_at", "_run_id"]
-        assert tables[name]["config"]["freshness"]["warn_after"]["count"] >= 2
+        # Freshness is Dagster's to check (defs/freshness.py), not a second rule here.
+        assert "freshness" not in tables[name].get("config", {})
 
 
 def test_every_fact_table_has_a_staging_model() -> None:
