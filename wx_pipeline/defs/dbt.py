@@ -31,6 +31,7 @@ from wx_pipeline.dbt_project import (
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
     NO_FILE_LOG,
+    SHAPE_TESTS,
     SOURCE_NAME,
     dbt_env,
     dbt_executable,
@@ -102,6 +103,7 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
     @dbt_assets(
         manifest=MANIFEST_PATH,
         dagster_dbt_translator=WechatDbtTranslator(source_keys),
+        exclude=SHAPE_TESTS,
         backfill_policy=dg.BackfillPolicy.single_run(),
         name=DBT_STEP,
     )
