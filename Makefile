@@ -16,11 +16,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f 2>/dev/null)
 
-.PHONY: help install run stop test lint fmt dev lock bench browser screenshots
+.PHONY: help install run stop test test-fast lint fmt dev lock bench browser screenshots
 
 help:
 	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
 	@echo "make test   lint + the test suite"
+	@echo "make test-fast  the unit and module tests only (no end-to-end, deploy, browser or reliability ones)"
 	@echo "make bench  the benchmark suite, one table (about an hour on 2 cores)"
 	@echo "make screenshots  refresh the README's screenshots (deploy/screenshots/) from the browser tests"
 	@echo "make lint | fmt | dev | stop | lock | install"
@@ -52,6 +53,11 @@ stop: install
 # wait on processes, PostgreSQL and HTTP rather than compute.
 test: lint browser
 	$(BIN)/pytest -n 2 --dist loadscope --durations=15
+
+# While changing code: everything but the tests marked slow (end-to-end, deploy, browser,
+# reliability, the benchmarks' smoke run); no lint.
+test-fast: install
+	$(BIN)/pytest -n 2 --dist loadscope -m "not slow" --durations=5
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 browser:
