@@ -29,10 +29,10 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
+from wx_pipeline.registry import ENDPOINTS
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
-from wx_pipeline.wechat.endpoints import ENDPOINTS
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=BEIJING)
 DAYS = 365

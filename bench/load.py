@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from wx_pipeline.registry import codes, get
 from wx_pipeline.warehouse.copy_format import copy_data
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.embedded import libpq_url
@@ -37,8 +38,6 @@ from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.warehouse.normalize import normalize_many
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA
-from wx_pipeline.wechat import codes
-from wx_pipeline.wechat.endpoints import get
 from wx_pipeline.wechat.raw import RawResponse
 
 ENDPOINT = get("getuserreadhour")

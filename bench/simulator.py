@@ -31,9 +31,9 @@ from pathlib import Path
 
 import httpx
 
+from wx_pipeline.registry import ENDPOINTS, plan_windows
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, run_in_thread
-from wx_pipeline.wechat.endpoints import ENDPOINTS, plan_windows
 
 NOW = datetime(2025, 12, 10, 12, 0, tzinfo=BEIJING)
 LUA = Path(__file__).with_name("simulator.lua")

@@ -66,11 +66,11 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from wx_pipeline.clock import newest_final_day
+from wx_pipeline.registry import ENDPOINTS, TABLES
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.client import DatacubeClient
-from wx_pipeline.wechat.endpoints import ENDPOINTS, TABLES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -173,12 +173,12 @@ def status(as_json: bool) -> None:
     from wx_pipeline import clock
     from wx_pipeline.defs.resources import configured_accounts
     from wx_pipeline.history import keeps_headroom
+    from wx_pipeline.registry import with_spans
     from wx_pipeline.status import account_status, print_status
     from wx_pipeline.status import as_json as status_json
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
     from wx_pipeline.warehouse.migrate import migrate
-    from wx_pipeline.wechat.endpoints import registry
 
     settings = get_settings()
     today = clock.now(settings).date()
@@ -189,7 +189,7 @@ def status(as_json: bool) -> None:
             statuses = account_status(
                 conn,
                 configured_accounts(settings),
-                list(registry(settings.span_overrides).values()),
+                list(with_spans(settings.span_overrides).values()),
                 settings.start_date,
                 clock.newest_final(settings),
                 today,
@@ -310,12 +310,12 @@ def renormalize(
 ) -> None:
     """Rebuild fact tables from the raw archive (wechat_raw.api_response), without API calls,
     then the marts over the days rebuilt."""
+    from wx_pipeline import registry
     from wx_pipeline.dbt_project import build_marts
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
     from wx_pipeline.warehouse.migrate import migrate
     from wx_pipeline.warehouse.renormalize import renormalize as rebuild
-    from wx_pipeline.wechat import endpoints as registry
 
     if start and end and start > end:
         raise WxUserError(f"--start {start} is after --end {end}")

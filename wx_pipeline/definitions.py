@@ -17,8 +17,8 @@ from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
+from wx_pipeline.registry import Period, with_spans
 from wx_pipeline.settings import Settings, get_settings
-from wx_pipeline.wechat.endpoints import Period, registry
 
 # single_run backfill policies and asset-check specs are marked beta/preview; they are what the
 # pipeline is built on, so the warnings would only repeat at every load.
@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster shows, derived from the registry and the ``WX_*`` settings."""
-    groups = ingestion_groups(list(registry(settings.span_overrides).values()))
+    groups = ingestion_groups(list(with_spans(settings.span_overrides).values()))
     ingestion = [
         build_ingestion_asset(g, settings.start_date, settings.data_ready_time) for g in groups
     ]

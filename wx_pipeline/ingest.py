@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from wx_pipeline.heap import freeze_long_lived
+from wx_pipeline.registry import Endpoint, Window
 from wx_pipeline.settings import Account
 from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError
 from wx_pipeline.warehouse.store import (
@@ -48,7 +49,6 @@ from wx_pipeline.warehouse.store import (
     warm_up,
 )
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
-from wx_pipeline.wechat.endpoints import Endpoint, Window
 from wx_pipeline.wechat.errors import BudgetExceededError, TransientError, WeChatError
 
 #: Days of one (account, endpoint) fetched, archived, normalised and loaded together: the unit

@@ -470,7 +470,7 @@ def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
     """(job, tags): the daily range, the whole weeks/months inside it, then the marts."""
     from wx_pipeline.defs.partitions import range_tags, window_tags
     from wx_pipeline.defs.schedules import ANALYTICS_JOB
-    from wx_pipeline.wechat.endpoints import Period, period_end, period_starts
+    from wx_pipeline.registry import Period, period_end, period_starts
 
     plan = [("daily", range_tags(first, last))]
     for job, period in (("weekly", Period.WEEK), ("monthly", Period.MONTH)):

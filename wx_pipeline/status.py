@@ -30,13 +30,13 @@ from wx_pipeline.history import (
     slowest,
 )
 from wx_pipeline.history import needed_days as history_needed
+from wx_pipeline.registry import Endpoint
 from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import calls_on
 from wx_pipeline.warehouse.component import Authorisation, authorisations
 from wx_pipeline.warehouse.coverage import days_loaded
 from wx_pipeline.warehouse.renormalize import day_runs
 from wx_pipeline.wechat.component import UNAUTHORIZED
-from wx_pipeline.wechat.endpoints import Endpoint, asset_family
 
 #: Gaps listed per family (the count says how many there are).
 SHOWN_GAPS = 3
@@ -116,7 +116,7 @@ def account_status(
         ledger = days_loaded(conn, account.app_id)
         for endpoint in endpoints:
             family, missing = by_family.setdefault(
-                asset_family(endpoint), (FamilyStatus(asset_family(endpoint)), set())
+                endpoint.asset_group, (FamilyStatus(endpoint.asset_group), set())
             )
             loaded = ledger.get(endpoint.name, {})
             if loaded:

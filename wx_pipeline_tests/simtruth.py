@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
+from wx_pipeline.registry import BY_NAME, ENDPOINTS, Endpoint, Period, period_starts
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.server import SimulatorServer
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.normalize import normalize_many
-from wx_pipeline.wechat.endpoints import BY_NAME, ENDPOINTS, Endpoint, Period, period_starts
 from wx_pipeline.wechat.raw import RawResponse
 
 

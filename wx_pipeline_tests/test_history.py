@@ -18,8 +18,8 @@ from wx_pipeline.history import (
     plan_history,
     quota_days,
 )
+from wx_pipeline.registry import BY_NAME, next_period, period_end, plan_windows
 from wx_pipeline.settings import Account
-from wx_pipeline.wechat.endpoints import BY_NAME, next_period, period_end, plan_windows
 
 A = Account(app_id="wxplan000000000001", name="A", secret=SecretStr("s"))
 B = Account(app_id="wxplan000000000002", name="B", secret=SecretStr("s"))

@@ -20,8 +20,8 @@ from wx_pipeline.clock import newest_final
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
-from wx_pipeline.wechat.codes import ALL_SOURCES
-from wx_pipeline.wechat.endpoints import Agg, Endpoint, Table
+from wx_pipeline.registry import Agg, Endpoint, Table
+from wx_pipeline.registry.codes import ALL_SOURCES
 
 _SQL_DIR = Path(__file__).with_name("sql")
 _DEFAULT_DAYS = 7  # window checked when a check runs outside a partitioned run

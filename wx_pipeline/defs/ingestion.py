@@ -29,8 +29,8 @@ from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.ingest import IngestReport, ingest
+from wx_pipeline.registry import Endpoint, Family, Period
 from wx_pipeline.warehouse.normalize import DriftKind
-from wx_pipeline.wechat.endpoints import Endpoint, Family, Period, asset_family
 
 KEY_PREFIX = "wechat"
 #: Failure metadata listing the account problems of an ingestion step.
@@ -52,7 +52,7 @@ class IngestionGroup:
 
     @property
     def name(self) -> str:
-        return asset_family(self.endpoints[0])
+        return self.endpoints[0].asset_group
 
     @property
     def key(self) -> dg.AssetKey:

@@ -15,8 +15,8 @@ from functools import cache
 
 import dagster as dg
 
+from wx_pipeline.registry import Period, period_start
 from wx_pipeline.settings import BEIJING
-from wx_pipeline.wechat.endpoints import Period, period_start
 
 TIMEZONE = BEIJING.key  # Dagster takes the zone's name
 #: The run tags Dagster reads a partition range run from (single_run backfills set them too).

@@ -23,7 +23,7 @@ from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.defs.tags import ENDPOINTS_TAG
 from wx_pipeline.history import LATE_DATA_AFTER_READY, NIGHTLY_AFTER_READY
-from wx_pipeline.wechat.endpoints import Period
+from wx_pipeline.registry import Period
 
 if TYPE_CHECKING:  # the types define_asset_job and schedules of partitioned jobs return
     from dagster._core.definitions.partitions.partitioned_schedule import (

@@ -20,8 +20,8 @@ from wx_pipeline.defs.partitions import run_window, window_tags
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, INGESTION_JOBS
 from wx_pipeline.defs.tags import accounts_tags, run_accounts
+from wx_pipeline.registry import Period
 from wx_pipeline.warehouse.coverage import loaded_by_run
-from wx_pipeline.wechat.endpoints import Period
 
 if TYPE_CHECKING:  # define_asset_job's return type, not exported by dagster itself
     from dagster._core.definitions.unresolved_asset_job_definition import (

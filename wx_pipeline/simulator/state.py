@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from wx_pipeline.clock import newest_final_day
+from wx_pipeline.registry import Endpoint, Period, period_end, period_starts, with_spans
 from wx_pipeline.settings import DEFAULT_DATA_READY_TIME
 from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.clock import SimClock
@@ -21,13 +22,6 @@ from wx_pipeline.simulator.data import DataSet, View
 from wx_pipeline.simulator.data.articles import LIFETIME
 from wx_pipeline.simulator.data.common import stable_seed
 from wx_pipeline.simulator.tokens import TokenStore
-from wx_pipeline.wechat.endpoints import (
-    Endpoint,
-    Period,
-    period_end,
-    period_starts,
-    registry,
-)
 
 #: WeChat's own ready time: before it, yesterday's data is still being processed.
 READY_TIME = DEFAULT_DATA_READY_TIME
@@ -121,7 +115,7 @@ class SimulatorState:
         self.config = config
         self.accounts: list[SimAccount] = config.resolved_accounts()
         self.by_app_id = {a.app_id: a for a in self.accounts}
-        self.endpoints: dict[str, Endpoint] = registry(config.span_overrides)
+        self.endpoints: dict[str, Endpoint] = with_spans(config.span_overrides)
         self.clock = SimClock(config.now, ticks=config.now_ticks)
         self.data = DataSet(config.seed, self.accounts, config.revisions)
         self.tokens = TokenStore(config.token_ttl)

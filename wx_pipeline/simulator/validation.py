@@ -6,7 +6,7 @@ import json
 import re
 from datetime import date
 
-from wx_pipeline.wechat.endpoints import Endpoint, Period, period_start
+from wx_pipeline.registry import Endpoint, Period, period_start
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BODY_KEYS = frozenset({"begin_date", "end_date"})

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from psycopg import sql
 
+from wx_pipeline.registry import Column, SqlType, Table
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA, RUN_ID
-from wx_pipeline.wechat.endpoints import Column, SqlType, Table
 
 #: Rows per chunk: big enough to amortise the per-chunk work, small enough to bound memory (a
 #: chunk of the widest table, article_total, is ~25 MB).

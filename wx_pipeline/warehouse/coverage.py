@@ -21,8 +21,8 @@ import pandas as pd
 import sqlalchemy as sa
 from psycopg import Cursor
 
+from wx_pipeline.registry import Endpoint, next_period, period_start
 from wx_pipeline.warehouse.schema import coverage
-from wx_pipeline.wechat.endpoints import Endpoint, next_period, period_start
 from wx_pipeline.wechat.raw import RawResponse
 
 

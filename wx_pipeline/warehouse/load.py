@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from pandas.api.types import is_datetime64_dtype
 from psycopg import Cursor, sql
 
+from wx_pipeline.registry import Endpoint, Table
 from wx_pipeline.warehouse.copy_format import copy_data
 from wx_pipeline.warehouse.coverage import LedgerDay, write_ledger
 from wx_pipeline.warehouse.db import driver_connection
 from wx_pipeline.warehouse.normalize.dtypes import frame_dtypes
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA
-from wx_pipeline.wechat.endpoints import Endpoint, Table
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 

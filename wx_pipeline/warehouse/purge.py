@@ -13,6 +13,7 @@ from collections import Counter
 import sqlalchemy as sa
 from psycopg import sql
 
+from wx_pipeline.registry import ENDPOINTS, TABLES
 from wx_pipeline.warehouse.db import driver_connection
 from wx_pipeline.warehouse.load import lock_key
 from wx_pipeline.warehouse.schema import (
@@ -24,7 +25,6 @@ from wx_pipeline.warehouse.schema import (
     api_response,
     coverage,
 )
-from wx_pipeline.wechat.endpoints import ENDPOINTS, TABLES
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 

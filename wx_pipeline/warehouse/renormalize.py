@@ -22,12 +22,12 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
+from wx_pipeline import registry
+from wx_pipeline.registry import Endpoint, period_end
 from wx_pipeline.warehouse.archive import ArchivedResponse, iter_archived
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.normalize import Drift, normalize_many
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import Endpoint, period_end
 from wx_pipeline.wechat.raw import RawResponse
 
 

@@ -25,7 +25,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Column, Endpoint, SqlType, Table
+from wx_pipeline.registry import ENDPOINTS, Column, Endpoint, SqlType, Table
 
 FACT_SCHEMA: Final = "wechat"
 RAW_SCHEMA: Final = "wechat_raw"

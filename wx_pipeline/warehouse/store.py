@@ -25,12 +25,12 @@ import sqlalchemy as sa
 
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.heap import freeze_long_lived
+from wx_pipeline.registry import Endpoint
 from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import WindowLoad, load_windows
 from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError, normalize_many
-from wx_pipeline.wechat.endpoints import Endpoint
 from wx_pipeline.wechat.raw import RawResponse
 
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import httpx
 
 from wx_pipeline import clock as pipeline_clock
+from wx_pipeline.registry import DATA_START, Endpoint, Window, plan_windows, with_spans
 from wx_pipeline.settings import (
     BEIJING,
     DEFAULT_DATA_READY_TIME,
@@ -44,7 +45,6 @@ from wx_pipeline.settings import (
 )
 from wx_pipeline.wechat import answers
 from wx_pipeline.wechat.component import CredentialStore, PlatformTokens
-from wx_pipeline.wechat.endpoints import DATA_START, Endpoint, Window, plan_windows, registry
 from wx_pipeline.wechat.errors import (
     TOKEN_CODES,
     TRANSIENT_CODES,
@@ -153,7 +153,7 @@ class DatacubeClient:
                 if credential is not None
             )
         )
-        self.endpoints = registry(span_overrides)
+        self.endpoints = with_spans(span_overrides)
         self.token_mode = TokenMode(token_mode)
         self.concurrency = concurrency  # per account
         self.global_concurrency = global_concurrency

@@ -21,13 +21,13 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from wx_pipeline import registry
+from wx_pipeline.registry import Nesting
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.warehouse.normalize import DriftKind, InvalidPayloadError, normalize
 from wx_pipeline.wechat import answers
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import Nesting
 from wx_pipeline.wechat.errors import CallContext, RequestError, WeChatError
 from wx_pipeline.wechat.raw import RawResponse
 

@@ -27,8 +27,7 @@ from wx_pipeline.dbt_project import (
     window_args,
     write_generated,
 )
-from wx_pipeline.wechat import codes
-from wx_pipeline.wechat.endpoints import DATA_START, TABLES, V2025_START
+from wx_pipeline.registry import DATA_START, TABLES, V2025_START, codes
 
 
 def test_committed_generated_files_match_the_registry() -> None:

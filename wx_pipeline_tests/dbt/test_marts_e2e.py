@@ -18,12 +18,12 @@ import psycopg
 import pytest
 
 from wx_pipeline.dbt_project import run_dbt, window_args, window_env
+from wx_pipeline.registry import TABLES, V2025_START
+from wx_pipeline.registry.codes import ALL_SOURCES, SCENE_DESC
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.wechat.codes import ALL_SOURCES, SCENE_DESC
-from wx_pipeline.wechat.endpoints import TABLES, V2025_START
 from wx_pipeline_tests.simtruth import load_responses, truth_responses
 
 pytestmark = pytest.mark.slow

@@ -16,10 +16,10 @@ from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.ingestion import POOL, ingestion_groups
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import late_day
+from wx_pipeline.registry import ENDPOINTS
 from wx_pipeline.settings import load_settings
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
-from wx_pipeline.wechat.endpoints import ENDPOINTS
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from wx_pipeline.cli import main
 from wx_pipeline.clock import newest_final_day
 from wx_pipeline.receiver.server import run_in_thread as receiver_in_thread
+from wx_pipeline.registry import ENDPOINTS, Period
 from wx_pipeline.runner import RunFailedError
 from wx_pipeline.settings import get_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
@@ -25,7 +26,6 @@ from wx_pipeline.warehouse.component import authorisations, latest_events, ticke
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.component import AUTHORIZER_TOKEN_PATH, UNAUTHORIZED
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Period
 from wx_pipeline_tests.e2e.harness import assert_equals_truth, run, set_clock
 from wx_pipeline_tests.platform import as_component, platform_accounts, sim_component
 

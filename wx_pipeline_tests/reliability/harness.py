@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wx_pipeline.registry import ENDPOINTS
 from wx_pipeline.simulator import SimAccount
 from wx_pipeline.warehouse.db import make_engine
-from wx_pipeline.wechat.endpoints import ENDPOINTS
 
 #: What a spoiled answer becomes: (path, answer bytes) -> (HTTP status, bytes), or None to
 #: pass the answer on untouched.

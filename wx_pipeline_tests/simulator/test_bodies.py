@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
+from wx_pipeline.registry import ENDPOINTS, Period, period_start
 from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig
 from wx_pipeline.simulator.state import SimulatorState
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Period, period_start
 
 #: Before 08:00: yesterday is partial, so partial hours and is_delay are covered too.
 EARLY = datetime(2025, 12, 10, 5, 30, tzinfo=BEIJING)

@@ -16,12 +16,12 @@ from functools import partial
 import httpx
 import pytest
 
+from wx_pipeline.registry import plan_windows
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.simulator import state as state_module
 from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.data import articles, common
 from wx_pipeline.simulator.state import SimulatorState
-from wx_pipeline.wechat.endpoints import plan_windows
 from wx_pipeline_tests.simulator.conftest import NOON
 
 # --- LruCache ---------------------------------------------------------------------------------

@@ -11,10 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wx_pipeline.simulator.config import SimAccount, demo_accounts
-from wx_pipeline.simulator.data import DataSet, View
-from wx_pipeline.wechat.codes import ALL_SCENES, ALL_SOURCES
-from wx_pipeline.wechat.endpoints import (
+from wx_pipeline.registry import (
     BY_NAME,
     DATA_START,
     ENDPOINTS,
@@ -25,6 +22,9 @@ from wx_pipeline.wechat.endpoints import (
     period_end,
     period_start,
 )
+from wx_pipeline.registry.codes import ALL_SCENES, ALL_SOURCES
+from wx_pipeline.simulator.config import SimAccount, demo_accounts
+from wx_pipeline.simulator.data import DataSet, View
 
 YESTERDAY = date(2025, 12, 9)
 FINAL = View(YESTERDAY)

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from wx_pipeline.registry import TABLES
 from wx_pipeline.warehouse.schema import fact_table
-from wx_pipeline.wechat.endpoints import TABLES
 
 Row = tuple[Any, ...]
 

@@ -11,8 +11,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from wx_pipeline.warehouse.normalize.codes import code_list
-from wx_pipeline.wechat.endpoints import (
+from wx_pipeline.registry import (
     Column,
     Endpoint,
     Level,
@@ -21,6 +20,7 @@ from wx_pipeline.wechat.endpoints import (
     Transform,
     period_start,
 )
+from wx_pipeline.warehouse.normalize.codes import code_list
 from wx_pipeline.wechat.raw import RawResponse
 
 FETCHED_AT = datetime(2025, 12, 1, 1, 0, tzinfo=UTC)

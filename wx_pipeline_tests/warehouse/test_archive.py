@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from wx_pipeline import registry
+from wx_pipeline.registry import ENDPOINTS, Endpoint, period_starts
 from wx_pipeline.warehouse.archive import ArchivedResponse, archive_responses, iter_archived
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.normalize import normalize_many
 from wx_pipeline.warehouse.renormalize import day_runs, owned_days, renormalize
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, period_starts
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.warehouse.dbrows import db_rows, frame_rows
 from wx_pipeline_tests.warehouse.payloads import items_for, response

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from psycopg import sql
 
+from wx_pipeline import registry
 from wx_pipeline.cli import main
 from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import head_revision
-from wx_pipeline.wechat import endpoints as registry
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.warehouse.dbrows import db_rows
 from wx_pipeline_tests.warehouse.payloads import FETCHED_AT, response

@@ -6,10 +6,10 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from wx_pipeline import registry
 from wx_pipeline.warehouse.copy_format import copy_data
 from wx_pipeline.warehouse.db import driver_connection
 from wx_pipeline.warehouse.normalize import normalize
-from wx_pipeline.wechat import endpoints as registry
 from wx_pipeline_tests.warehouse.dbrows import db_rows, frame_rows
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 

@@ -13,12 +13,12 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from wx_pipeline import registry
+from wx_pipeline.registry import ENDPOINTS, Endpoint, period_starts
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.load import FrameMismatchError, load_window, lock_key
 from wx_pipeline.warehouse.normalize import normalize, normalize_many
 from wx_pipeline.warehouse.normalize.dtypes import empty_frames
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, period_starts
 from wx_pipeline_tests.warehouse.dbrows import db_rows, frame_rows, run_ids
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 

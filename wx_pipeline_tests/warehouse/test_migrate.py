@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from wx_pipeline.registry import TABLES
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import (
     alembic_config,
@@ -19,7 +20,6 @@ from wx_pipeline.warehouse.migrate import (
     schema_drift,
 )
 from wx_pipeline.warehouse.schema import FACT_SCHEMA, FACT_TABLES, RAW_SCHEMA
-from wx_pipeline.wechat.endpoints import TABLES
 
 EXPECTED_TABLES = {
     "user_summary", "user_cumulate", "article_summary", "article_total", "user_read",

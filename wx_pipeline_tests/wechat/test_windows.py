@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from wx_pipeline.registry import ENDPOINTS, Endpoint, Period
 from wx_pipeline.simulator import SimulatorConfig, run_in_thread
 from wx_pipeline.simulator.server import SimulatorServer
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, Period
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, as_account
 

@@ -14,6 +14,8 @@ from functools import cache, cached_property
 
 import numpy as np
 
+from wx_pipeline.registry import BY_NAME, DATA_START
+from wx_pipeline.registry.codes import ALL_SCENES, SCENE_DESC
 from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
@@ -28,8 +30,6 @@ from wx_pipeline.simulator.data.common import (
     weekday_factor,
 )
 from wx_pipeline.simulator.data.followers import FollowerModel
-from wx_pipeline.wechat.codes import ALL_SCENES, SCENE_DESC
-from wx_pipeline.wechat.endpoints import BY_NAME, DATA_START
 
 #: Days an article's statistics are followed (getarticletotaldetail's window).
 LIFETIME = BY_NAME["getarticletotaldetail"].revision_days

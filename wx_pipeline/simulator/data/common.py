@@ -11,9 +11,9 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from wx_pipeline.registry import DATA_START
 from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.config import SimAccount
-from wx_pipeline.wechat.endpoints import DATA_START
 
 IntArray = NDArray[Any]
 FloatArray = NDArray[Any]

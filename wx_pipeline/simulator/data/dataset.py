@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from wx_pipeline.registry import BY_NAME, DATA_START, Period, period_end, period_start
+from wx_pipeline.registry.codes import ALL_SCENES, ALL_SOURCES
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.articles import (
     COL,
@@ -32,8 +34,6 @@ from wx_pipeline.simulator.data.followers import FollowerModel, partial_gains
 from wx_pipeline.simulator.data.messages import BUCKETS, MSG_TYPES, MessageModel
 from wx_pipeline.simulator.data.reads import READ_PAIRS, ReadModel
 from wx_pipeline.simulator.data.shape import conform_all
-from wx_pipeline.wechat.codes import ALL_SCENES, ALL_SOURCES
-from wx_pipeline.wechat.endpoints import BY_NAME, DATA_START, Period, period_end, period_start
 
 Item = dict[str, Any]
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from wx_pipeline.registry import DATA_START
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     DayCache,
@@ -21,7 +22,6 @@ from wx_pipeline.simulator.data.common import (
     split,
     weekday_factor,
 )
-from wx_pipeline.wechat.endpoints import DATA_START
 
 Gains = dict[int, tuple[int, int]]  # user_source -> (new_user, cancel_user)
 

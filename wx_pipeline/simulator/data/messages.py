@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 
+from wx_pipeline.registry.codes import COUNT_INTERVAL, MSG_TYPE
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     HOURS,
@@ -23,7 +24,6 @@ from wx_pipeline.simulator.data.common import (
     split_pair,
     weekday_factor,
 )
-from wx_pipeline.wechat.codes import COUNT_INTERVAL, MSG_TYPE
 
 _TYPE_WEIGHTS = {1: 0.75, 2: 0.12, 3: 0.08, 4: 0.02, 6: 0.03}
 #: Share of senders per count_interval bucket (0 = "0 messages" never has senders).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from wx_pipeline.wechat.endpoints import BY_NAME, Level, Nesting
+from wx_pipeline.registry import BY_NAME, Level, Nesting
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Final
 
-from wx_pipeline.wechat import codes
-from wx_pipeline.wechat.endpoints import Column
+from wx_pipeline.registry import Column, codes
 
 _CODE_LISTS: Final[tuple[Mapping[int, str] | Mapping[str, str], ...]] = (
     codes.FOLLOWER_SOURCE,

@@ -13,8 +13,8 @@ from typing import Final
 
 import pandas as pd
 
+from wx_pipeline.registry import Column, Endpoint, SqlType, Table
 from wx_pipeline.warehouse.schema import ACCOUNT_ID
-from wx_pipeline.wechat.endpoints import Column, Endpoint, SqlType, Table
 
 DATE_DTYPE: Final = "datetime64[us]"
 TEXT_DTYPE: Final = "str"

@@ -35,6 +35,8 @@ import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
+from wx_pipeline import registry
+from wx_pipeline.registry import Endpoint, Level, Nesting, Period, Table
 from wx_pipeline.warehouse.normalize.codes import code_list
 from wx_pipeline.warehouse.normalize.drift import Drift, DriftKind
 from wx_pipeline.warehouse.normalize.dtypes import (
@@ -46,8 +48,6 @@ from wx_pipeline.warehouse.normalize.dtypes import (
 from wx_pipeline.warehouse.normalize.errors import InvalidPayloadError
 from wx_pipeline.warehouse.normalize.values import Array, BadValue, convert
 from wx_pipeline.warehouse.schema import ACCOUNT_ID
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import Endpoint, Level, Nesting, Period, Table
 from wx_pipeline.wechat.raw import RawResponse
 
 Index = NDArray[np.int64]

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from wx_pipeline.registry import Column, SqlType, Transform
 from wx_pipeline.warehouse.normalize.dtypes import DATE_DTYPE, TEXT_DTYPE
-from wx_pipeline.wechat.endpoints import Column, SqlType, Transform
 
 _NONE: Final = type(None)
 _INT_RANGES: Final[dict[SqlType, tuple[int, int]]] = {

@@ -7,11 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from wx_pipeline import registry
+from wx_pipeline.registry import ENDPOINTS, codes
 from wx_pipeline.warehouse.normalize import DriftKind, normalize, normalize_many
 from wx_pipeline.warehouse.normalize.codes import code_list
-from wx_pipeline.wechat import codes
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import ENDPOINTS
 from wx_pipeline_tests.warehouse.payloads import items_for, response
 
 

@@ -16,9 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wx_pipeline.warehouse.normalize import DriftKind, normalize
-from wx_pipeline.warehouse.normalize.codes import code_list
-from wx_pipeline.wechat.endpoints import (
+from wx_pipeline.registry import (
     ENDPOINTS,
     Column,
     Endpoint,
@@ -28,6 +26,8 @@ from wx_pipeline.wechat.endpoints import (
     Transform,
     period_start,
 )
+from wx_pipeline.warehouse.normalize import DriftKind, normalize
+from wx_pipeline.warehouse.normalize.codes import code_list
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.warehouse.payloads import FETCHED_AT, table_rows
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
+from wx_pipeline.registry import ENDPOINTS, Endpoint, period_starts, plan_windows
 from wx_pipeline.simulator import SimulatorConfig, run_in_thread
 from wx_pipeline.warehouse.normalize import DriftKind, normalize, normalize_many
-from wx_pipeline.wechat.endpoints import ENDPOINTS, Endpoint, period_starts, plan_windows
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.warehouse.payloads import table_rows
 

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from wx_pipeline import registry
+from wx_pipeline.registry import ENDPOINTS
 from wx_pipeline.warehouse.normalize import DriftKind, Normalized, empty_frame, normalize
 from wx_pipeline.warehouse.normalize.dtypes import frame_dtypes
-from wx_pipeline.wechat import endpoints as registry
-from wx_pipeline.wechat.endpoints import ENDPOINTS
 from wx_pipeline_tests.warehouse.payloads import response
 
 ACCOUNT = "wx0123456789abcdef"
