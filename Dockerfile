@@ -29,7 +29,11 @@ RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
 
 WORKDIR /app
 COPY ${REQUIREMENTS} ./requirements.lock
-RUN uv pip install --no-cache -r requirements.lock
+# The packages' own Python test suites (pandas' alone is 46 MB) are not needed to run them;
+# only Python packages named tests go: dbt's macros/.../tests holds macros every build uses.
+RUN uv pip install --no-cache -r requirements.lock \
+    && find /opt/venv/lib/python3*/site-packages -type d -name tests \
+        -exec test -e {}/__init__.py \; -prune -exec rm -rf {} +
 
 COPY pyproject.toml README.md ./
 COPY wx_pipeline ./wx_pipeline
