@@ -849,6 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rehearse(report, pull=args.pull, keep=args.keep)
     except (RehearsalError, GraphQLError) as error:
         print(f"rehearsal failed: {error}", file=sys.stderr)
+        print(f"(what runs is left for a look; the next rehearsal removes it; log: {LOG})")
         return 1
     print(f"rehearsal passed: {len(report.steps)} steps in {report.total():.0f} s (log: {LOG})")
     return 0

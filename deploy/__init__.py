@@ -1,0 +1,1 @@
+"""The deployment files, and the container rehearsal: `python -m deploy.rehearse` (make rehearse)."""
