@@ -1,1 +1,1 @@
-"""The deployment files, and the container rehearsal: `python -m deploy.rehearse` (make rehearse)."""
+"""Deployment files, and the container rehearsal: `python -m deploy.rehearse` (make rehearse)."""
