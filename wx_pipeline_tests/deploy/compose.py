@@ -62,15 +62,25 @@ def interpolate(value: str, variables: Mapping[str, str]) -> str:
     return INTERPOLATION.sub(replace, value.replace("$$", "\0")).replace("\0", "$")
 
 
-def image_env() -> dict[str, str]:
-    """The ENV of the Dockerfile (``KEY=value`` pairs), as every container starts with it."""
+def image_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ENV of the Dockerfile's final stage (``KEY=value`` pairs), as every container starts
+    with it; ``$VAR`` and ``${VAR}`` are substituted as Docker does, from the stage's earlier
+    ENV or ``base`` (the base image's environment), else with nothing."""
     found: dict[str, str] = {}
-    for keyword, args in dockerfile_instructions():
+    for keyword, args in final_stage():
         if keyword == "ENV":
+            known = {**(base or {}), **found}  # one ENV's pairs see only what came before it
             for pair in shlex.split(args):
                 key, _, value = pair.partition("=")
-                found[key] = value
+                found[key] = _substitute(value, known)
     return found
+
+
+def _substitute(value: str, variables: Mapping[str, str]) -> str:
+    """``$VAR`` and ``${VAR}`` in a Dockerfile value, replaced from ``variables``."""
+    return re.sub(
+        r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: variables.get(m.group(1), ""), value
+    )
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -85,13 +95,24 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return out
 
 
+def final_stage() -> list[tuple[str, str]]:
+    """The instructions of the Dockerfile's last stage, its FROM first: what the image is."""
+    instructions = dockerfile_instructions()
+    starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    return instructions[starts[-1] :]
+
+
 def container_env(
-    services: Mapping[str, Mapping[str, Any]], name: str, dotenv: Mapping[str, str]
+    services: Mapping[str, Mapping[str, Any]],
+    name: str,
+    dotenv: Mapping[str, str],
+    base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """What the container of service ``name`` gets: the image's ENV, then its ``env_file``
-    (``dotenv``, the .env file's variables), then its ``environment`` interpolated from them."""
+    """What the container of service ``name`` gets: ``base`` (the base image's environment),
+    the image's ENV, then its ``env_file`` (``dotenv``, the .env file's variables), then its
+    ``environment`` interpolated from them."""
     service = services[name]
-    env = image_env()
+    env = {**(base or {}), **image_env(base)}
     if service.get("env_file"):
         env.update(dotenv)
     env.update({k: interpolate(v, dotenv) for k, v in environment(service).items()})

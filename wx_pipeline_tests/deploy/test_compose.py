@@ -33,6 +33,8 @@ from wx_pipeline_tests.deploy.compose import (
     MissingVariableError,
     container_env,
     dockerfile_instructions,
+    final_stage,
+    image_env,
     interpolate,
 )
 from wx_pipeline_tests.deploy.compose import command as _command
@@ -254,20 +256,38 @@ def test_env_example_documents_every_variable() -> None:
 
 def test_image_is_non_root_and_built_from_the_lock_with_uv() -> None:
     instructions = dockerfile_instructions()
-    users = [args for keyword, args in instructions if keyword == "USER"]
+    final = final_stage()
+    users = [args for keyword, args in final if keyword == "USER"]
     assert users, "no USER: the image would run as root"
     user = users[-1].split(":")[0]
     assert user.isdigit(), "a numeric uid, which Kubernetes' runAsNonRoot can verify"
     assert int(user) != 0
     runs = " && ".join(args for keyword, args in instructions if keyword == "RUN")
-    assert "uv pip install --system --no-cache -r requirements.lock" in runs
+    assert "uv pip install --no-cache -r requirements.lock" in runs
     assert "wx-pipeline dbt parse" in runs
     assert not any(k == "ADD" for k, _ in instructions), "ADD can fetch URLs; COPY cannot"
     body = " ".join(args for _, args in instructions)
     assert not re.search(r"https?://|\bcurl\b|\bwget\b", body), "no download addresses"
-    copies = [args for keyword, args in instructions if keyword == "COPY"]
+    copies = [args for keyword, args in final if keyword == "COPY"]
     assert "deploy/dagster.yaml deploy/workspace.yaml /opt/dagster/" in copies
     assert re.search(r"DAGSTER_HOME=/opt/dagster\b", body)
+
+
+def test_the_final_stage_holds_no_build_tool_nor_build_setting() -> None:
+    """uv, its caches and the build's settings (a mirror, TLS) stay in the build stage: the
+    final stage installs nothing and takes the virtualenv and the project from it."""
+    stages = [args for keyword, args in dockerfile_instructions() if keyword == "FROM"]
+    assert len(stages) == 2
+    assert stages[0].endswith(" AS build")
+    final = final_stage()
+    assert final[0] == ("FROM", stages[1])
+    assert stages[1].split()[0] == stages[0].split()[0], "the same base: the venv's python"
+    runs = " ".join(args for keyword, args in final if keyword == "RUN")
+    assert not re.search(r"\b(pip|uv|apt-get)\b", runs), runs
+    assert not [args for keyword, args in final if keyword == "ARG"]
+    copies = [args for keyword, args in final if keyword == "COPY"]
+    assert "--from=build /opt/venv /opt/venv" in copies
+    assert image_env({"PATH": "/usr/bin"})["PATH"] == "/opt/venv/bin:/usr/bin"
 
 
 def _pins(lock: Path) -> dict[str, str]:

