@@ -15,15 +15,13 @@ The definitions come from the manifest `dbt parse` writes (`make install` prepar
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any, Final
 
-from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
+from wx_pipeline.dbt_project import read_manifest
 from wx_pipeline.errors import WxUserError
 
 #: Measure aggregations rendered, as SQL.
@@ -126,13 +124,42 @@ def metrics_from_manifest(manifest: Mapping[str, Any]) -> dict[str, Metric]:
     return rendered
 
 
+@dataclass(frozen=True)
+class Dimension:
+    """A dimension of the semantic layer computed from a mart's columns (an ``expr`` that is
+    not just a column name), e.g. the weekday of a day."""
+
+    name: str
+    description: str
+    model: str
+    sql: str
+
+
+def dimensions_from_manifest(manifest: Mapping[str, Any]) -> list[Dimension]:
+    """Every dimension of a parsed manifest whose expression is more than a column name."""
+    found = []
+    for semantic_model in manifest["semantic_models"].values():
+        (model_id,) = semantic_model["depends_on"]["nodes"]
+        columns = manifest["nodes"][model_id]["columns"]
+        for dimension in semantic_model["dimensions"]:
+            expression = " ".join((dimension.get("expr") or dimension["name"]).split())
+            if expression in columns:
+                continue
+            found.append(
+                Dimension(
+                    name=dimension["name"],
+                    description=" ".join((dimension.get("description") or "").split()),
+                    model=manifest["nodes"][model_id]["name"],
+                    sql=expression,
+                )
+            )
+    return found
+
+
 @cache
-def load_metrics(manifest_path: Path = MANIFEST_PATH) -> dict[str, Metric]:
-    """The project's metrics, from its manifest (parsed first when missing)."""
-    if not manifest_path.exists() and manifest_path == MANIFEST_PATH:
-        prepare_manifest()
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    return metrics_from_manifest(manifest)
+def load_metrics() -> dict[str, Metric]:
+    """The project's metrics, from its manifest."""
+    return metrics_from_manifest(read_manifest())
 
 
 def metric_sql(name: str) -> str:
