@@ -389,6 +389,11 @@ def test_docs_generate_writes_the_catalog(
     catalog = json.loads((Path(dbt_dirs["DBT_TARGET_PATH"]) / "catalog.json").read_text("utf-8"))
     assert "model.wx_pipeline.fct_article_performance" in catalog["nodes"]
     assert len(catalog["sources"]) == len(TABLES)
+    # The site draws the exposures (the report, the dashboards) and lists the metrics.
+    site = json.loads((Path(dbt_dirs["DBT_TARGET_PATH"]) / "manifest.json").read_text("utf-8"))
+    exposures = {e["name"] for e in site["exposures"].values()}
+    assert exposures == {"html_report", "agency_overview", "account_detail"}
+    assert "metric.wx_pipeline.callback_failure_rate" in site["metrics"]
 
 
 def _by_key(rows: list[tuple[Any, ...]], keys: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
