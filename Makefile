@@ -57,7 +57,10 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 run: install
 	$(BIN)/wx-pipeline run
 
+# From a clean clone the marts are not built yet: the pipeline runs first, as `make run` does.
 bi: install bi-install
+	@$(BIN)/wx-pipeline warehouse psql -tAc "select to_regclass('analytics.dim_account')" \
+		| grep -q dim_account || $(BIN)/wx-pipeline run
 	$(BIN)/wx-pipeline bi serve
 
 stop: install

@@ -52,6 +52,8 @@ PIXEL = re.compile(
 #: Chromium aborts requests in flight when the machine's network interfaces change (other
 #: containers starting on a shared test machine): the page is then loaded again.
 NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+#: What a chart in error shows in place of its drawing.
+CHART_ERROR = "[role='alert'], .ant-alert-error"
 #: The overview's table of net growth per account: the figure read off the page.
 GROWTH_TABLE = "Net follower growth by account"
 
@@ -212,8 +214,10 @@ def _load(watched: Watched, bi: Bi, slug: str) -> list[str]:
     page = watched.page
     page.goto(f"{bi.base}/superset/dashboard/{slug}/")
     for name in names:
+        # A chart draws into its slice container, or shows an error alert in its place.
+        drawn = f'[data-test="slice-container"], {CHART_ERROR}'
         holder = page.locator(f'[data-test-chart-name="{name}"]')
-        holder.locator('[data-test="slice-container"]').wait_for(timeout=CHART_SECONDS * 1000)
+        holder.locator(drawn).first.wait_for(timeout=CHART_SECONDS * 1000)
     deadline = time.monotonic() + CHART_SECONDS
     while page.locator(".loading, [data-test='loading-indicator']").count():
         assert time.monotonic() < deadline, f"charts still loading on {slug}"
@@ -226,6 +230,7 @@ def _check_answers(watched: Watched, names: list[str]) -> None:
     # One data query per chart; the account filter's own query for its options comes on top.
     assert len(watched.chart_data) >= len(names)
     for response in watched.chart_data:
+        # A chart whose query failed says so in its answer (HTTP 400 with the database's error).
         assert response.status == 200, response.text()[:500]
         for result in json.loads(response.text())["result"]:
             assert not result.get("error"), result["error"]
@@ -248,8 +253,7 @@ def test_every_chart_of_both_dashboards_draws_without_error(
         for name in names:
             holder = page.locator(f'[data-test-chart-name="{name}"]')
             assert holder.count() == 1, name
-            # A chart in error shows an alert in place of its drawing.
-            assert holder.locator("[role='alert'], .ant-alert-error").count() == 0, name
+            assert holder.locator(CHART_ERROR).count() == 0, f"{name}: {holder.inner_text()}"
             assert holder.locator("svg, canvas, table").count() > 0, name
         page.screenshot(path=screenshots(tmp_path) / shot, full_page=True)
     assert [e for e in watched.errors if not PIXEL.match(e)] == []
