@@ -9,13 +9,25 @@ asked to stop (SIGTERM), and whatever of the group is left after the grace perio
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import IO, Any
+
+#: prctl(2)'s option asking the kernel to signal a process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+#: libc's prctl, looked up here: the child, between fork and exec, only calls it.
+_prctl = (
+    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl
+    if sys.platform == "linux"
+    else None
+)
 
 
 def default_signals() -> None:
@@ -24,6 +36,15 @@ def default_signals() -> None:
     ignored. Ignored signals stay ignored across exec; default ones end the child."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
+
+
+def _server_child() -> None:
+    """The supervised child's set-up: default signals, and (Linux) SIGTERM from the kernel
+    should the supervisor die without stopping it (SIGKILL, OOM): a server in a session of
+    its own is otherwise left running with nobody to stop it."""
+    default_signals()
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def supervise(
@@ -42,7 +63,7 @@ def supervise(
         list(argv),
         env=dict(env),
         start_new_session=True,
-        preexec_fn=default_signals,
+        preexec_fn=_server_child,
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
     )

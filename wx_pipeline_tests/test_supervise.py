@@ -66,3 +66,28 @@ def test_a_failed_provisioning_stops_the_server(tmp_path: Path) -> None:
     while _alive(seen) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(seen) == []
+
+
+def test_the_server_does_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
+    """SIGKILL leaves the supervisor no chance to stop the server: the kernel tells it."""
+    pid_file = tmp_path / "pid"
+    code = (
+        "import os, sys\n"
+        "from wx_pipeline.supervise import supervise\n"
+        f"argv = ['sh', '-c', 'echo $$ > {pid_file}; exec sleep 300']\n"
+        "sys.exit(supervise(argv, os.environ, grace=1.0))\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert runner.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server = int(pid_file.read_text())
+    assert _alive([server]) == [server]
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive([server]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive([server]) == []

@@ -133,9 +133,14 @@ def bi(pinned_now: datetime) -> Iterator[Bi]:
                     server.dashboards[title] = "http" + address
             yield server
         finally:
+            # Asked first, so that Superset's web server (in a session of its own) stops too.
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(30)
     finally:
         # The embedded PostgreSQL outlives the commands by design (a later one reuses it).
         stop_embedded(home)
