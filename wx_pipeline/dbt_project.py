@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -330,6 +331,15 @@ def build_marts(
         )
         if result.returncode != 0:
             raise DbtError(f"dbt build of the marts failed: {dbt_said(result.stdout)}")
+
+
+@cache
+def read_manifest() -> dict[str, Any]:
+    """The project's manifest as `make install` prepared it (parsed first when missing)."""
+    if not MANIFEST_PATH.exists():
+        prepare_manifest()
+    manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return manifest
 
 
 def prepare_manifest(target_path: Path | None = None) -> Path:

@@ -10,6 +10,7 @@ from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
 from wx_pipeline.defs.alerts import build_alert_sensors
 from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
+from wx_pipeline.defs.exposures import exposure_specs
 from wx_pipeline.defs.freshness import build_freshness
 from wx_pipeline.defs.history import build_coverage_checks, history_fill, history_schedule
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
@@ -40,7 +41,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     freshness, freshness_sensor = build_freshness(daily, settings.data_ready_time)
     jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable), freshness)
     return dg.Definitions(
-        assets=[*ingestion, dbt, *readable],
+        assets=[*ingestion, dbt, *readable, *exposure_specs()],
         asset_checks=[
             build_reconciliation_checks(groups),
             build_coverage_checks(groups),

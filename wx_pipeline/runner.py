@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +27,7 @@ from sqlalchemy.engine import make_url
 from wx_pipeline import clock
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.settings import Settings
+from wx_pipeline.supervise import supervise
 from wx_pipeline.warehouse.normalize.drift import Drift
 
 #: Events per write to the instance's event log; measured in bench/backfill.py.
@@ -102,45 +102,13 @@ DEV_STOP_GRACE = 7.0
 
 
 def dev(settings: Settings, host: str, port: int) -> None:
-    """The Dagster UI and daemon on ``workspace.yaml``, until a stop signal.
-
-    `dagster dev` runs in a process group of its own that this process stops whole: on SIGTERM
-    or Ctrl-C it asks `dagster dev` to stop, then ends whatever of the group is left after
-    ``DEV_STOP_GRACE`` (a code server whose parent went first outlives it otherwise).
-    """
-    import subprocess
-
+    """The Dagster UI and daemon on ``workspace.yaml``, until a stop signal (`dagster dev`
+    treats SIGTERM as Ctrl-C: it shuts its services down in order; see supervise.py)."""
     env = {**os.environ, **prepare_instance(settings)}
     dagster = Path(sys.executable).with_name("dagster")
     executable = str(dagster) if dagster.exists() else shutil.which("dagster") or "dagster"
     argv = [executable, "dev", "-w", str(_workspace_file()), "-h", host, "-p", str(port)]
-    child = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_default_signals)
-    stopping: list[float] = []
-
-    def stop(signum: int, _frame: object) -> None:
-        if not stopping:
-            stopping.append(time.monotonic())
-            # `dagster dev` treats SIGTERM as Ctrl-C: it shuts its services down in order.
-            child.send_signal(signal.SIGTERM)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, stop)
-    while child.poll() is None and not (
-        stopping and time.monotonic() - stopping[0] > DEV_STOP_GRACE
-    ):
-        time.sleep(0.1)
-    with suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)  # what is left of the group, if anything
-    child.wait()
-    sys.exit(0 if stopping else child.returncode)
-
-
-def _default_signals() -> None:
-    """A shell starts background jobs with SIGINT ignored (a service manager may too), and
-    `dagster dev` maps SIGTERM onto SIGINT's disposition: both would then be ignored. Ignored
-    signals stay ignored across exec; default ones let Python raise KeyboardInterrupt."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
+    sys.exit(supervise(argv, env, grace=DEV_STOP_GRACE))
 
 
 def _workspace_file() -> Path:

@@ -72,6 +72,8 @@ _EXPECTED: dict[str, str] = {
     "wx0123456789abcdef",
     "component_app_secret": "the platform's non-empty AppSecret",
     "component_token": "the platform's message verification token: 3 to 32 letters and digits",
+    "bi_role": "a PostgreSQL role name: a letter or _, then letters, digits or _ (63 at most)",
+    "bi_admin_password": "a non-empty password of at least 8 characters",
     "component_aes_key": "the platform's EncodingAESKey: 43 characters, base64 of a 32-byte key "
     "with its trailing '=' removed",
 }
@@ -80,7 +82,14 @@ DEFAULT_DATA_READY_TIME = time(8, 0)
 #: The latest ready time accepted: the schedules run up to 2 hours after it, the same day.
 LATEST_DATA_READY_TIME = time(20, 0)
 _SECRET_FIELDS = frozenset(
-    {"app_secret", "alert_webhook", "component_app_secret", "component_token", "component_aes_key"}
+    {
+        "app_secret",
+        "alert_webhook",
+        "component_app_secret",
+        "component_token",
+        "component_aes_key",
+        "bi_admin_password",
+    }
 )
 #: The platform's settings, required together (see `Settings._resolve_component`).
 COMPONENT_FIELDS: tuple[str, ...] = (
@@ -208,6 +217,11 @@ class Settings(BaseSettings):
     component_app_secret: SecretStr | None = None
     component_token: SecretStr | None = None
     component_aes_key: SecretStr | None = None
+
+    #: The read-only role Superset reads the warehouse as (`wx-pipeline bi serve` makes it).
+    bi_role: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "wx_bi"
+    #: Superset's admin password; unset: one is generated into $WX_HOME/bi (mode 0600).
+    bi_admin_password: Annotated[SecretStr | None, Field(min_length=8)] = None
 
     _accounts: tuple[Account, ...] = PrivateAttr(default=())
     _component: Component | None = PrivateAttr(default=None)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SCREENSHOTS_ENV = "WX_SCREENSHOTS_DIR"
 
@@ -21,6 +24,19 @@ def chromium() -> str:
     found = shutil.which("chromium")
     assert found, "the browser tests need Debian's chromium: apt-get install chromium"
     return found
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium, driven by Playwright, closed on exit (a module's `browser` fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=chromium())
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def screenshots(tmp_path: Path) -> Path:

@@ -92,6 +92,8 @@ def test_empty_value_means_unset(wx_env: pytest.MonkeyPatch) -> None:
         ("WX_DATA_READY_TIME", "8", "expected a Beijing time of day HH:MM"),
         ("WX_DATA_READY_TIME", "21:00", "between 00:00 and 20:00"),
         ("WX_DATA_READY_TIME", "25:00", "between 00:00 and 20:00"),
+        ("WX_BI_ROLE", "BI Role", "expected a PostgreSQL role name"),
+        ("WX_BI_ROLE", "wx_bi; drop table x", "expected a PostgreSQL role name"),
     ],
 )
 def test_bad_value_is_one_line_naming_the_variable(
@@ -318,3 +320,18 @@ def test_an_entry_has_exactly_one_credential(wx_env: pytest.MonkeyPatch, tmp_pat
     assert message.startswith("WX_ACCOUNTS_FILE: ")
     assert "exactly one of secret_env" in message
     assert "\n" not in message
+
+
+def test_a_bad_bi_admin_password_is_refused_without_being_shown(
+    wx_env: pytest.MonkeyPatch,
+) -> None:
+    wx_env.setenv("WX_BI_ADMIN_PASSWORD", "short7!")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message == "WX_BI_ADMIN_PASSWORD: expected a non-empty password of at least 8 characters"
+    wx_env.setenv("WX_BI_ADMIN_PASSWORD", "long enough")
+    secret = load_settings().bi_admin_password
+    assert secret is not None
+    assert secret.get_secret_value() == "long enough"
+    assert "long enough" not in repr(load_settings())

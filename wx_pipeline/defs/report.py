@@ -22,6 +22,7 @@ from wx_pipeline.dbt_project import (
     project_version,
     run_dbt,
 )
+from wx_pipeline.defs.exposures import REPORT_EXPOSURE, exposure_deps
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource, configured_accounts
 from wx_pipeline.report import build_report, write_report
@@ -39,7 +40,7 @@ def reports_dir() -> Path:
 def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=REPORT_KEY,
-        deps=[marts],
+        deps=exposure_deps(REPORT_EXPOSURE),  # the marts it reads (dbt/models/exposures.yml)
         group_name=GROUP,
         kinds={"html", "plotly"},
         description="A self-contained HTML report of the marts (followers, articles, reads by "

@@ -1,5 +1,7 @@
 """The report's reads: one .sql file per section in sql/, run against the `analytics` marts with
-bound parameters (accounts as a text array, the period, the latency threshold, top N)."""
+bound parameters (accounts as a text array, the period, the latency threshold, top N); the
+sums and ratios they share with the dashboards come from the dbt semantic layer
+(`{{ metric('name') }}`, see wx_pipeline/metrics.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from wx_pipeline import metrics
 from wx_pipeline.clock import newest_final
 from wx_pipeline.errors import WxUserError
 from wx_pipeline.report.model import DEFAULT_DAYS, KeyFigures, Period, ReportData, Row
@@ -47,7 +50,8 @@ class ReportError(WxUserError):
 
 @cache
 def statement(name: str) -> sa.TextClause:
-    return sa.text((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+    """The query in sql/<name>.sql, its ``{{ metric('...') }}`` rendered from the semantic layer."""
+    return sa.text(metrics.render((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")))
 
 
 def _rows(conn: Connection, name: str, params: Mapping[str, Any]) -> list[Row]:

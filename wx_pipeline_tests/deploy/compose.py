@@ -83,9 +83,9 @@ def _substitute(value: str, variables: Mapping[str, str]) -> str:
     )
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
     out = []
     for line in text.splitlines():
         line = line.strip()

@@ -43,7 +43,7 @@ from wx_pipeline_tests.deploy.compose import load_yaml as _yaml
 
 SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
 
-SERVICES = {"postgres", "code", "webserver", "daemon", "receiver"}
+SERVICES = {"postgres", "code", "webserver", "daemon", "receiver", "bi"}
 #: Variables the deployment reads beyond the Settings fields.
 EXTRA_VARIABLES = {"WX_DAGSTER_STORAGE_URL", "WX_ALERT_WEBHOOK", "WX_UI_URL", "POSTGRES_PASSWORD"}
 

@@ -25,7 +25,7 @@ import psutil
 import pytest
 
 from wx_pipeline.clock import newest_final_day
-from wx_pipeline_tests.browser import chromium, screenshots
+from wx_pipeline_tests.browser import launched_chromium, screenshots
 from wx_pipeline_tests.deploy.processes import STOP_SECONDS, default_signals, free_port, terminate
 
 pytestmark = pytest.mark.slow
@@ -116,14 +116,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium())
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launched_chromium() as launched:
+        yield launched
 
 
 def _page(browser: Any, errors: list[str]) -> Any:

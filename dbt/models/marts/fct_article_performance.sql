@@ -42,7 +42,7 @@ articles as (
         max(s.read_users) filter (where s.recency = 1) as latest_read_users,
         max(s.share_users) filter (where s.recency = 1) as latest_share_users,
 {%- for source in ['conversation', 'chat', 'moments', 'history', 'other', 'top_stories', 'search'] %}
-        max(s.read_users_from_{{ source }}) filter (where s.recency = 1)
+        (max(s.read_users_from_{{ source }}) filter (where s.recency = 1))::bigint
             as read_users_from_{{ source }}{{ ',' if not loop.last }}
 {%- endfor %}
     from stats as s

@@ -11,8 +11,8 @@ with gains as (
     select
         account_id,
         ref_date as date_day,
-        sum(new_user) as new_followers,
-        sum(cancel_user) as cancelled_followers
+        sum(new_user)::bigint as new_followers,
+        sum(cancel_user)::bigint as cancelled_followers
     from {{ ref('stg_wechat__user_summary') }}
     where {{ in_window('ref_date', 27) }}
     group by account_id, ref_date

@@ -1,5 +1,7 @@
 -- Headline figures per requested account over [:first, :last]; an account without rows in a
 -- mart keeps NULL sums (no data), never 0, so "nothing happened" and "nothing loaded" differ.
+-- The sums and ratios shared with the dashboards are the dbt semantic layer's metrics, each
+-- rendered into its placeholder by wx_pipeline/metrics.py.
 with requested as (
     select unnest(cast(:accounts as text[])) as account_id
 ),
@@ -7,9 +9,9 @@ with requested as (
 growth as (
     select
         account_id,
-        sum(new_followers)::bigint as new_followers,
-        sum(cancelled_followers)::bigint as cancelled_followers,
-        sum(net_growth)::bigint as net_growth
+        {{ metric('new_followers') }}::bigint as new_followers,
+        {{ metric('cancelled_followers') }}::bigint as cancelled_followers,
+        {{ metric('net_growth') }}::bigint as net_growth
     from analytics.fct_follower_growth_daily
     where account_id = any(cast(:accounts as text[])) and date_day between :first and :last
     group by account_id
@@ -32,27 +34,25 @@ followers_end as (
 articles as (
     select
         account_id,
-        count(*) as articles_sent,
-        sum(
-            (array[
-                read_users_day_0, read_users_day_1, read_users_day_2, read_users_day_3,
-                read_users_day_4, read_users_day_5, read_users_day_6
-            ])[stats_through_day + 1]
-        )::bigint as article_readers
+        {{ metric('articles_sent') }} as articles_sent,
+        {{ metric('article_readers') }}::bigint as article_readers
     from analytics.fct_article_performance
     where account_id = any(cast(:accounts as text[])) and send_date between :first and :last
     group by account_id
 ),
 
 reads as (
-    select account_id, sum(reads)::bigint as reads, sum(shares)::bigint as shares
+    select
+        account_id,
+        {{ metric('reads') }}::bigint as reads,
+        {{ metric('shares') }}::bigint as shares
     from analytics.fct_reads_hourly
     where account_id = any(cast(:accounts as text[])) and date_day between :first and :last
     group by account_id
 ),
 
 messages as (
-    select account_id, sum(messages)::bigint as messages
+    select account_id, {{ metric('messages') }}::bigint as messages
     from analytics.fct_message_activity_daily
     where
         account_id = any(cast(:accounts as text[]))
@@ -65,12 +65,11 @@ callbacks as (
     -- Ratios of sums over the period, never means of the daily ratios.
     select
         account_id,
-        sum(callback_count)::bigint as callbacks,
-        sum(fail_count)::bigint as callback_failures,
-        sum(fail_count)::double precision / nullif(sum(callback_count), 0) as failure_rate,
-        sum(total_latency_ms)::double precision / nullif(sum(callback_count), 0)
-            as avg_latency_ms,
-        max(max_latency_ms) as max_latency_ms,
+        {{ metric('callbacks') }}::bigint as callbacks,
+        {{ metric('callback_failures') }}::bigint as callback_failures,
+        {{ metric('callback_failure_rate') }} as failure_rate,
+        {{ metric('callback_avg_latency_ms') }} as avg_latency_ms,
+        {{ metric('callback_max_latency_ms') }} as max_latency_ms,
         count(*) filter (where avg_latency_ms > :threshold) as latency_breach_days
     from analytics.fct_callback_latency_daily
     where account_id = any(cast(:accounts as text[])) and date_day between :first and :last
