@@ -167,12 +167,7 @@ class IngestReport:
 
     def problems(self) -> list[Problem]:
         """The failures as problems: one per account and cause, with the endpoints it hit."""
-        grouped: dict[tuple[str, int | None, str], Problem] = {}
-        for f in self.failures:
-            problem = Problem.of(f)
-            key = (problem.account_id, problem.errcode, problem.message)
-            grouped.setdefault(key, problem).endpoints.add(f.endpoint)
-        return sorted(grouped.values(), key=lambda p: (p.account_id, p.message))
+        return merge_problems(Problem.of(f) for f in self.failures)
 
     def failure_message(self) -> str:
         """One line per failed account and problem."""
@@ -202,6 +197,7 @@ class Problem:
             errcode=getattr(error, "errcode", None),
             message=_REQUEST_ID.sub("", str(error)),
             account_level=context is not None and context.endpoint is None,
+            endpoints={failure.endpoint},
         )
 
     def line(self) -> str:
@@ -224,7 +220,8 @@ class Problem:
 
 
 def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """The same problem reported by several assets (a wrong secret fails them all) once."""
+    """Each problem once, with every endpoint it hit: the same cause met by several endpoints,
+    or reported by several assets (a wrong secret fails them all); by account and message."""
     merged: dict[tuple[str, int | None, str], Problem] = {}
     for p in problems:
         key = (p.account_id, p.errcode, p.message)
@@ -234,7 +231,7 @@ def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
             merged[key] = Problem(
                 p.account_id, p.errcode, p.message, p.account_level, set(p.endpoints)
             )
-    return list(merged.values())
+    return sorted(merged.values(), key=lambda p: (p.account_id, p.message))
 
 
 def ingest(
