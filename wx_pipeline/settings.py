@@ -33,12 +33,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from wx_pipeline.errors import WxUserError
+from wx_pipeline.registry.types import DATA_START
 
 # WeChat's datacube days are Beijing calendar days.
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-# The datacube API has no data before this day.
-EARLIEST_START_DATE = date(2014, 12, 1)
 WECHAT_API_BASE_URL = "https://api.weixin.qq.com"
 
 ENV_PREFIX = "WX_"
@@ -52,7 +51,7 @@ _EXPECTED: dict[str, str] = {
     "accounts_file": "a path to an existing YAML file",
     "app_id": "a WeChat app id like wx0123456789abcdef",
     "app_secret": "a non-empty secret",
-    "start_date": f"a date YYYY-MM-DD not before {EARLIEST_START_DATE.isoformat()}",
+    "start_date": f"a date YYYY-MM-DD not before {DATA_START.isoformat()}",
     "span_overrides": (
         "comma-separated endpoint=days pairs like getupstreammsgweek=1,getupstreammsgdist=15"
     ),
@@ -197,7 +196,7 @@ class Settings(BaseSettings):
     accounts_file: Path | None = None
     app_id: str | None = None
     app_secret: SecretStr | None = None
-    start_date: date = EARLIEST_START_DATE
+    start_date: date = DATA_START
     span_overrides: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     api_concurrency: int = Field(default=4, ge=1)  # calls in flight per account
     api_global_concurrency: int = Field(default=32, ge=1)  # calls in flight, all accounts
@@ -284,7 +283,7 @@ class Settings(BaseSettings):
     @field_validator("start_date", mode="after")
     @classmethod
     def _not_before_datacube(cls, value: date) -> date:
-        if value < EARLIEST_START_DATE:
+        if value < DATA_START:
             raise ValueError("too early")
         return value
 

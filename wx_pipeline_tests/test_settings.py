@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from wx_pipeline.registry import DATA_START
 from wx_pipeline.settings import (
     BEIJING,
-    EARLIEST_START_DATE,
     WECHAT_API_BASE_URL,
     SettingsError,
     get_settings,
@@ -24,7 +24,7 @@ def test_defaults(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.home == tmp_path.resolve() / ".wx"
     assert settings.home.is_absolute()
     assert settings.warehouse_url is None
-    assert settings.start_date == EARLIEST_START_DATE == date(2014, 12, 1)
+    assert settings.start_date == DATA_START == date(2014, 12, 1)
     assert settings.span_overrides == {}
     assert settings.api_concurrency == 4
     assert settings.daily_budget is None
