@@ -148,7 +148,8 @@ def generated_datasets(manifest: Mapping[str, Any], root: Path = ASSETS_DIR) -> 
             "always_filter_main_dttm": False,
             "folders": None,
             "uuid": dataset_uuid(name, root),
-            "metrics": [_metric(m) for m in metrics.values() if m.model == name],
+            # By name: the manifest's order changes with dbt's partial parsing.
+            "metrics": [_metric(metrics[n]) for n in sorted(metrics) if metrics[n].model == name],
             "columns": columns,
             "version": "1.0.0",
             "database_uuid": database_uuid(root),
