@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wx_pipeline.settings import BEIJING
+from wx_pipeline.core.settings import BEIJING
 
 ACCOUNT = {
     "app_id": "wxbackfill0000001",
@@ -194,7 +194,7 @@ def timeline(instance: Any, run_ids: list[str]) -> list[str]:
 
 
 def timed_run(settings: Any, instance: Any, first: date, last: date, steps: bool) -> RunTimes:
-    from wx_pipeline.runner import run_pipeline
+    from wx_pipeline.cli.runner import run_pipeline
 
     started = time.perf_counter()
     with redirect_stdout(RUN_LOG.open("a")):  # dagster-dbt echoes dbt's log to stdout
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.days < 1 or args.sample_days < 1:
         parser.error("--days and --sample-days must be at least 1")
 
-    from wx_pipeline import runner
+    from wx_pipeline.cli import runner
 
     if args.batch_size is not None:
         runner.EVENT_BATCH_SIZE = args.batch_size  # prepare_instance reads it per call
@@ -325,7 +325,7 @@ def _stop_warehouse(home: Path) -> None:
 
 def _remove_dbt_targets(run_ids: list[str]) -> None:
     """dagster-dbt leaves a target directory per dbt step under dbt/target; drop ours."""
-    from wx_pipeline.dbt_project import DBT_PROJECT_DIR
+    from wx_pipeline.marts.project import DBT_PROJECT_DIR
 
     for run_id in run_ids:
         for path in (DBT_PROJECT_DIR / "target").glob(f"dbt_analytics-{run_id[:7]}-*"):
@@ -343,7 +343,7 @@ def _bench(
 ) -> str:
     import dagster as dg
 
-    from wx_pipeline.settings import get_settings, load_settings
+    from wx_pipeline.core.settings import get_settings, load_settings
 
     get_settings.cache_clear()
     settings = load_settings()

@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
+from wx_pipeline.core.settings import BEIJING, Account
 from wx_pipeline.registry import ENDPOINTS
-from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
 

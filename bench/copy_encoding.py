@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS, TABLES, Table, plan_windows
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator.config import SimAccount, SimulatorConfig
 from wx_pipeline.simulator.state import SimulatorState
 from wx_pipeline.warehouse.copy_format import copy_data

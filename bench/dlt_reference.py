@@ -24,8 +24,8 @@ import dlt
 import httpx
 import yaml
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS, Endpoint, plan_windows
-from wx_pipeline.settings import BEIJING
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=BEIJING)
 

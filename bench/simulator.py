@@ -31,8 +31,8 @@ from pathlib import Path
 
 import httpx
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS, plan_windows
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, run_in_thread
 
 NOW = datetime(2025, 12, 10, 12, 0, tzinfo=BEIJING)

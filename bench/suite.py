@@ -65,9 +65,9 @@ import yaml
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS, TABLES
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.client import DatacubeClient

@@ -46,7 +46,7 @@ import psycopg
 import yaml
 from psycopg import errors, sql
 
-from wx_pipeline.settings import load_settings
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.simulator import demo_accounts
 from wx_pipeline_tests.deploy.dagster_api import (
     GROUP,

@@ -6,7 +6,7 @@ import warnings
 
 import dagster as dg
 
-from wx_pipeline.dbt_project import MANIFEST_PATH, prepare_manifest
+from wx_pipeline.core.settings import Settings, get_settings
 from wx_pipeline.defs.alerts import build_alert_sensors
 from wx_pipeline.defs.checks import build_reconciliation_checks
 from wx_pipeline.defs.dbt import build_dbt_assets, dbt_resource
@@ -18,8 +18,8 @@ from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
+from wx_pipeline.marts.project import MANIFEST_PATH, prepare_manifest
 from wx_pipeline.registry import Period, with_spans
-from wx_pipeline.settings import Settings, get_settings
 
 # single_run backfill policies and asset-check specs are marked beta/preview; they are what the
 # pipeline is built on, so the warnings would only repeat at every load.

@@ -28,7 +28,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.settings import BEIJING, get_settings
+from wx_pipeline.core.settings import BEIJING, get_settings
 from wx_pipeline.warehouse.embedded import libpq_url, stop_embedded
 from wx_pipeline_tests.browser import SCREENSHOTS_ENV
 

@@ -16,7 +16,7 @@ import yaml
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import SecretStr
 
-from wx_pipeline.settings import Account, Component
+from wx_pipeline.core.settings import Account, Component
 from wx_pipeline.simulator import SimAccount
 from wx_pipeline.simulator.config import SimComponent, demo_component
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import BY_NAME, ENDPOINTS, Endpoint, Period, period_starts
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.server import SimulatorServer
 from wx_pipeline.warehouse.db import make_engine

@@ -13,14 +13,6 @@ import pytest
 from dagster._core.storage.tags import WILL_RETRY_TAG
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.alerts import (
-    alert_payload,
-    format_check_failure,
-    format_run_failure,
-    is_wecom,
-    post_alert,
-    redact_webhook_url,
-)
 from wx_pipeline.defs.alerts import (
     alert_on_check_failure,
     alert_on_run_failure,
@@ -29,6 +21,14 @@ from wx_pipeline.defs.alerts import (
     partition_range,
 )
 from wx_pipeline.defs.tags import RUN_PID_TAG
+from wx_pipeline.runtime.alerts import (
+    alert_payload,
+    format_check_failure,
+    format_run_failure,
+    is_wecom,
+    post_alert,
+    redact_webhook_url,
+)
 from wx_pipeline.wechat.redaction import register_secret
 from wx_pipeline_tests.chat import SLACK_SECRET, WECOM_KEY, Receiver, chat_receiver
 
@@ -86,7 +86,7 @@ def test_wecom_content_is_cut_to_its_limit() -> None:
 def test_refusals_return_false_and_log_one_redacted_line(
     receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="wx_pipeline.alerts")
+    caplog.set_level(logging.WARNING, logger="wx_pipeline.runtime.alerts")
     wrong_key = receiver.wecom.replace(WECOM_KEY, f"x{WECOM_KEY}")
     assert not post_alert(wrong_key, "text")  # HTTP 200, errcode 93000
     assert not post_alert(f"{receiver.base}/hooks/gone/{SLACK_SECRET}", "text")  # HTTP 404
@@ -101,7 +101,7 @@ def test_refusals_return_false_and_log_one_redacted_line(
 def test_a_down_webhook_returns_false_within_the_timeout(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="wx_pipeline.alerts")
+    caplog.set_level(logging.WARNING, logger="wx_pipeline.runtime.alerts")
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -118,7 +118,7 @@ def test_a_down_webhook_returns_false_within_the_timeout(
 def test_a_webhook_that_never_answers_returns_false_after_the_timeout(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="wx_pipeline.alerts")
+    caplog.set_level(logging.WARNING, logger="wx_pipeline.runtime.alerts")
     with socket.socket() as sock:  # accepts connections (backlog), never answers
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)

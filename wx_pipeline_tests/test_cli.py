@@ -106,7 +106,7 @@ def test_run_refuses_days_that_are_not_final(
 ) -> None:
     from datetime import timedelta
 
-    from wx_pipeline.clock import newest_final_day
+    from wx_pipeline.core.clock import newest_final_day
     from wx_pipeline_tests.conftest import TEST_NOW
 
     yesterday = TEST_NOW.date() - timedelta(days=1)

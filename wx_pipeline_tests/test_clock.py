@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from wx_pipeline import clock
-from wx_pipeline.clock import NotFinalError, final_at, newest_final_day, require_final
-from wx_pipeline.settings import BEIJING, load_settings
+from wx_pipeline.core import clock
+from wx_pipeline.core.clock import NotFinalError, final_at, newest_final_day, require_final
+from wx_pipeline.core.settings import BEIJING, load_settings
 
 D = date(2026, 3, 18)
 

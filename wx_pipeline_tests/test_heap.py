@@ -10,7 +10,7 @@ def test_the_long_lived_heap_is_frozen_once_per_process() -> None:
     # In a process of its own: the test process's passes freeze its heap already.
     script = """
 import gc
-from wx_pipeline.heap import freeze_long_lived
+from wx_pipeline.runtime.heap import freeze_long_lived
 before = gc.get_freeze_count()
 freeze_long_lived()
 frozen = gc.get_freeze_count()

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from pydantic import SecretStr
 
-from wx_pipeline.history import (
+from wx_pipeline.core.settings import Account
+from wx_pipeline.pipeline.history import (
     BucketState,
     apply_quota,
     fewest_calls,
@@ -19,7 +20,6 @@ from wx_pipeline.history import (
     quota_days,
 )
 from wx_pipeline.registry import BY_NAME, next_period, period_end, plan_windows
-from wx_pipeline.settings import Account
 
 A = Account(app_id="wxplan000000000001", name="A", secret=SecretStr("s"))
 B = Account(app_id="wxplan000000000002", name="B", secret=SecretStr("s"))

@@ -12,16 +12,16 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from wx_pipeline import ingest as ingest_module
-from wx_pipeline.ingest import CHUNK_DAYS, IngestReport, chunks, ingest
+from wx_pipeline.core.settings import BEIJING, Account
+from wx_pipeline.pipeline import stream as ingest_module
+from wx_pipeline.pipeline.store import Chunk, Stored, store_chunks
+from wx_pipeline.pipeline.stream import CHUNK_DAYS, IngestReport, chunks, ingest
 from wx_pipeline.registry import BY_NAME, ENDPOINTS, Window
-from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.load import load_window
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.warehouse.normalize import DriftKind, InvalidPayloadError, normalize_many
-from wx_pipeline.warehouse.store import Chunk, Stored, store_chunks
 from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.errors import TransientError
 from wx_pipeline.wechat.raw import RawResponse

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from wx_pipeline import progress
+from wx_pipeline.runtime import progress
 
 
 def test_updates_are_throttled_but_phase_changes_and_the_end_always_show(

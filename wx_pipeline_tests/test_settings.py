@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from wx_pipeline.registry import DATA_START
-from wx_pipeline.settings import (
+from wx_pipeline.core.settings import (
     BEIJING,
     WECHAT_API_BASE_URL,
     SettingsError,
     get_settings,
     load_settings,
 )
+from wx_pipeline.registry import DATA_START
 
 
 def test_defaults(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:

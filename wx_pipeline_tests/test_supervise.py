@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from wx_pipeline.supervise import supervise
+from wx_pipeline.runtime.supervise import supervise
 
 #: A server that ignores SIGTERM and has a child of its own: only the group kill ends both.
 STUBBORN = "trap '' TERM; sleep 300 & echo $! > {pids}; echo $$ >> {pids}; wait"
@@ -27,7 +27,7 @@ def test_sigterm_stops_the_whole_group_within_the_grace(tmp_path: Path) -> None:
     pids_file = tmp_path / "pids"
     code = (
         "import os, sys\n"
-        "from wx_pipeline.supervise import supervise\n"
+        "from wx_pipeline.runtime.supervise import supervise\n"
         f"argv = ['sh', '-c', {STUBBORN.format(pids=pids_file)!r}]\n"
         "sys.exit(supervise(argv, os.environ, grace=1.0))\n"
     )
@@ -73,7 +73,7 @@ def test_the_server_does_not_outlive_a_killed_supervisor(tmp_path: Path) -> None
     pid_file = tmp_path / "pid"
     code = (
         "import os, sys\n"
-        "from wx_pipeline.supervise import supervise\n"
+        "from wx_pipeline.runtime.supervise import supervise\n"
         f"argv = ['sh', '-c', 'echo $$ > {pid_file}; exec sleep 300']\n"
         "sys.exit(supervise(argv, os.environ, grace=1.0))\n"
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 #: Superset's slowest answers are imports and first queries on a cold start.
 TIMEOUT = 120.0

@@ -36,9 +36,9 @@ from psycopg import sql
 
 from wx_pipeline.bi import assets
 from wx_pipeline.bi.client import SupersetClient, Unauthorized
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import Settings
-from wx_pipeline.supervise import supervise
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import Settings
+from wx_pipeline.runtime.supervise import supervise
 from wx_pipeline.warehouse.db import driver_connection, make_engine
 from wx_pipeline.warehouse.embedded import warehouse_url
 from wx_pipeline.warehouse.grants import grant_bi

@@ -24,10 +24,15 @@ from typing import Final
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
-from wx_pipeline.alerts import format_check_failure, format_run_failure, one_line, post_alert
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.defs.partitions import PARTITION_TAG, run_window
 from wx_pipeline.defs.tags import RUN_PID_TAG, WILL_RETRY_TAG
-from wx_pipeline.settings import load_settings
+from wx_pipeline.runtime.alerts import (
+    format_check_failure,
+    format_run_failure,
+    one_line,
+    post_alert,
+)
 from wx_pipeline.wechat.redaction import redact
 
 ALERT_WEBHOOK_ENV: Final = "WX_ALERT_WEBHOOK"

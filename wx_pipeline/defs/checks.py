@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from wx_pipeline.clock import newest_final
+from wx_pipeline.core.clock import newest_final
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource

@@ -24,8 +24,11 @@ from dagster_dbt import (
 )
 from packaging import version
 
-from wx_pipeline import progress
-from wx_pipeline.dbt_project import (
+from wx_pipeline.core.settings import get_settings
+from wx_pipeline.defs.partitions import run_window
+from wx_pipeline.defs.resources import WarehouseResource
+from wx_pipeline.defs.tags import run_accounts
+from wx_pipeline.marts.project import (
     BUILD_ARGS,
     DBT_LOCK,
     DBT_PROJECT_DIR,
@@ -39,10 +42,7 @@ from wx_pipeline.dbt_project import (
     parse_state_kept,
     window_env,
 )
-from wx_pipeline.defs.partitions import run_window
-from wx_pipeline.defs.resources import WarehouseResource
-from wx_pipeline.defs.tags import run_accounts
-from wx_pipeline.settings import get_settings
+from wx_pipeline.runtime import progress
 from wx_pipeline.warehouse.db import exclusive
 
 #: The op that builds every dbt model (its step in a run).

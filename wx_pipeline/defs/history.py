@@ -1,7 +1,7 @@
 """The quota-aware history fill: the `history_fill` job, its daily schedule, and the coverage
 checks that show every account's history in the UI.
 
-The job plans with ``wx_pipeline/history.py`` (newest days first, within today's budget less
+The job plans with ``pipeline/history.py`` (newest days first, within today's budget less
 headroom for the nightly and late-data runs, WeChat's own remaining quota where its quota API
 answers) and loads the plan with the same streaming pass as the assets. It runs after the
 nightly run and the late-data refresh; each day it continues from the ledger, where it stopped.
@@ -14,13 +14,12 @@ from datetime import time, timedelta
 
 import dagster as dg
 
-from wx_pipeline import progress
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.ingestion import POOL, IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.tags import run_accounts, select_accounts
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.history import (
+from wx_pipeline.pipeline.history import (
     LATE_DATA_AFTER_READY,
     apply_quota,
     gather_state,
@@ -29,8 +28,9 @@ from wx_pipeline.history import (
     shown_days,
     slowest,
 )
-from wx_pipeline.ingest import IngestReport, ingest_work
-from wx_pipeline.status import account_status, as_markdown
+from wx_pipeline.pipeline.status import account_status, as_markdown
+from wx_pipeline.pipeline.stream import IngestReport, ingest_work
+from wx_pipeline.runtime import progress
 from wx_pipeline.wechat.errors import BudgetExceededError
 
 HISTORY_JOB = "history_fill"

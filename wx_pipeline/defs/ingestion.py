@@ -22,14 +22,14 @@ from typing import Any
 
 import dagster as dg
 
-from wx_pipeline import progress
-from wx_pipeline.clock import NotFinalError, require_final
+from wx_pipeline.core.clock import NotFinalError, require_final
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.ingest import IngestReport, ingest
+from wx_pipeline.pipeline.stream import IngestReport, ingest
 from wx_pipeline.registry import Endpoint, Family, Period
+from wx_pipeline.runtime import progress
 from wx_pipeline.warehouse.normalize import DriftKind
 
 KEY_PREFIX = "wechat"

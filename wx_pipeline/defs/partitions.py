@@ -3,7 +3,7 @@
 Each partition's time window starts at the data-ready time (``WX_DATA_READY_TIME``, 08:00
 Beijing by default) of its first day, through Dagster's own ``hour_offset``/``minute_offset``:
 partition D spans [D 08:00, D+1 08:00), so Dagster considers it complete exactly when the
-final-day rule of ``wx_pipeline/clock.py`` makes D final. The newest partition of every asset
+final-day rule of ``wx_pipeline/core/clock.py`` makes D final. The newest partition of every asset
 (day, week, month) is therefore always the newest final one; its key is still the plain date.
 """
 
@@ -15,8 +15,8 @@ from functools import cache
 
 import dagster as dg
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import Period, period_start
-from wx_pipeline.settings import BEIJING
 
 TIMEZONE = BEIJING.key  # Dagster takes the zone's name
 #: The run tags Dagster reads a partition range run from (single_run backfills set them too).

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from wx_pipeline.dbt_project import (
+from wx_pipeline.core.settings import get_settings
+from wx_pipeline.defs.exposures import REPORT_EXPOSURE, exposure_deps
+from wx_pipeline.defs.partitions import run_window
+from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource, configured_accounts
+from wx_pipeline.marts.project import (
     NO_FILE_LOG,
     dbt_said,
     docs_dir,
@@ -22,11 +26,7 @@ from wx_pipeline.dbt_project import (
     project_version,
     run_dbt,
 )
-from wx_pipeline.defs.exposures import REPORT_EXPOSURE, exposure_deps
-from wx_pipeline.defs.partitions import run_window
-from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource, configured_accounts
 from wx_pipeline.report import build_report, write_report
-from wx_pipeline.settings import get_settings
 
 REPORT_KEY = dg.AssetKey(["analytics", "report"])
 DOCS_KEY = dg.AssetKey(["analytics", "dbt_docs"])

@@ -17,7 +17,7 @@ import dagster as dg
 from pydantic import PrivateAttr, SecretStr
 from sqlalchemy.engine import Engine
 
-from wx_pipeline.settings import Account, Settings, get_settings, load_settings
+from wx_pipeline.core.settings import Account, Settings, get_settings, load_settings
 from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.component import CredentialStore
 from wx_pipeline.wechat.quota import CallStore

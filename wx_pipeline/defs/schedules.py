@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.defs.tags import ENDPOINTS_TAG
-from wx_pipeline.history import LATE_DATA_AFTER_READY, NIGHTLY_AFTER_READY
+from wx_pipeline.pipeline.history import LATE_DATA_AFTER_READY, NIGHTLY_AFTER_READY
 from wx_pipeline.registry import Period
 
 if TYPE_CHECKING:  # the types define_asset_job and schedules of partitioned jobs return

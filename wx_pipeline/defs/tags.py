@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import Account
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import Account
 
 ACCOUNTS_TAG = "wx/accounts"
 ENDPOINTS_TAG = "wx/endpoints"

@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from wx_pipeline.settings import Component
+from wx_pipeline.core.settings import Component
 from wx_pipeline.warehouse.component import record_event, store_ticket
 from wx_pipeline.wechat.component import WECHAT_EVENTS
 from wx_pipeline.wechat.push import VERIFY_TICKET, Push, PushRejectedError, open_push

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from wx_pipeline.core.settings import Component
 from wx_pipeline.receiver.app import create_app
-from wx_pipeline.serving import ThreadedUvicorn
-from wx_pipeline.settings import Component
+from wx_pipeline.runtime.serving import ThreadedUvicorn
 
 
 class ReceiverServer:

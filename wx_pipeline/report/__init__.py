@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from wx_pipeline.clock import now
+from wx_pipeline.core.clock import now
 from wx_pipeline.report import page, queries
 from wx_pipeline.report.model import KeyFigures, Period
 from wx_pipeline.report.page import FIGURES_ID, fmt

@@ -1,7 +1,7 @@
 """The report's reads: one .sql file per section in sql/, run against the `analytics` marts with
 bound parameters (accounts as a text array, the period, the latency threshold, top N); the
 sums and ratios they share with the dashboards come from the dbt semantic layer
-(`{{ metric('name') }}`, see wx_pipeline/metrics.py)."""
+(`{{ metric('name') }}`, see wx_pipeline/marts/metrics.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from wx_pipeline import metrics
-from wx_pipeline.clock import newest_final
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.clock import newest_final
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.marts import metrics
 from wx_pipeline.report.model import DEFAULT_DAYS, KeyFigures, Period, ReportData, Row
 
 SQL_DIR = Path(__file__).with_name("sql")

@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from wx_pipeline.settings import BEIJING
+from wx_pipeline.core.settings import BEIJING
 
 
 class SimClock:

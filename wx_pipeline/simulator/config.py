@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 
 class SimulatorConfigError(WxUserError):

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from wx_pipeline.heap import freeze_long_lived
-from wx_pipeline.serving import ThreadedUvicorn
+from wx_pipeline.runtime.heap import freeze_long_lived
+from wx_pipeline.runtime.serving import ThreadedUvicorn
 from wx_pipeline.simulator.app import create_app
 from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig
 from wx_pipeline.simulator.push import Pusher

@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import DEFAULT_DATA_READY_TIME
 from wx_pipeline.registry import Endpoint, Period, period_end, period_starts, with_spans
-from wx_pipeline.settings import DEFAULT_DATA_READY_TIME
 from wx_pipeline.simulator.cache import LruCache
 from wx_pipeline.simulator.clock import SimClock
 from wx_pipeline.simulator.config import SimAccount, SimComponent, SimulatorConfig

@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

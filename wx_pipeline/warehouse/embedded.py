@@ -19,8 +19,8 @@ import psycopg
 from psycopg import errors, sql
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import Settings
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import Settings
 
 with warnings.catch_warnings():
     # pgserver looks up XDG_RUNTIME_DIR at import and warns when it is unset (containers, CI);

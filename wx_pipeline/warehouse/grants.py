@@ -12,7 +12,7 @@ from typing import Final
 import sqlalchemy as sa
 from psycopg import sql
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.warehouse.db import driver_connection
 from wx_pipeline.warehouse.schema import ANALYTICS_SCHEMA, FACT_SCHEMA
 

@@ -1,7 +1,7 @@
 """The datacube client: fetch an account's endpoint over a date range with the fewest calls.
 
 ``DatacubeClient.fetch`` clamps the range to what the endpoint can answer (its first date, the
-configured start, the newest final day of ``wx_pipeline/clock.py``; whole final periods for
+configured start, the newest final day of ``wx_pipeline/core/clock.py``; whole final periods for
 week/month endpoints), splits it with the registry's ``plan_windows`` (the one definition of
 "fewest calls"), runs the calls concurrently on one keep-alive ``httpx.AsyncClient`` and
 returns every raw response with its request. WeChat limits calls per app id, so concurrency is
@@ -33,9 +33,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from wx_pipeline import clock as pipeline_clock
-from wx_pipeline.registry import DATA_START, Endpoint, Window, plan_windows, with_spans
-from wx_pipeline.settings import (
+from wx_pipeline.core import clock as pipeline_clock
+from wx_pipeline.core.settings import (
     BEIJING,
     DEFAULT_DATA_READY_TIME,
     Account,
@@ -43,6 +42,7 @@ from wx_pipeline.settings import (
     CredentialKind,
     Settings,
 )
+from wx_pipeline.registry import DATA_START, Endpoint, Window, plan_windows, with_spans
 from wx_pipeline.wechat import answers
 from wx_pipeline.wechat.component import CredentialStore, PlatformTokens
 from wx_pipeline.wechat.errors import (

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
-from wx_pipeline.settings import BEIJING, Account, Component
+from wx_pipeline.core.settings import BEIJING, Account, Component
 from wx_pipeline.wechat.errors import (
     TOKEN_CODES,
     AuthorizationRevokedError,

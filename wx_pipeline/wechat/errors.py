@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.wechat.redaction import redact
 
 #: The access token was rejected: get a fresh one and retry once.

@@ -36,7 +36,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol
 
-from wx_pipeline.settings import Account, CredentialKind
+from wx_pipeline.core.settings import Account, CredentialKind
 from wx_pipeline.wechat.errors import ConfigurationError, WeChatError
 from wx_pipeline.wechat.redaction import register_secret
 

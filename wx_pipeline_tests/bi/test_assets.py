@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from wx_pipeline.bi import assets
-from wx_pipeline.dbt_project import read_manifest
-from wx_pipeline.metrics import load_metrics
+from wx_pipeline.marts.metrics import load_metrics
+from wx_pipeline.marts.project import read_manifest
 
 ROOT = assets.ASSETS_DIR
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from wx_pipeline import dbt_project
-from wx_pipeline.dbt_project import (
+from wx_pipeline.marts import project as dbt_project
+from wx_pipeline.marts.project import (
     CODE_LISTS,
     DBT_PROJECT_DIR,
     dbt_env,
@@ -31,7 +31,7 @@ from wx_pipeline.registry import DATA_START, TABLES, V2025_START, codes
 
 
 def test_committed_generated_files_match_the_registry() -> None:
-    assert stale_files() == [], "run: python -m wx_pipeline.dbt_project --write"
+    assert stale_files() == [], "run: python -m wx_pipeline.marts.project --write"
 
 
 def test_write_generated_fills_an_empty_tree_and_then_finds_nothing_stale(tmp_path: Path) -> None:

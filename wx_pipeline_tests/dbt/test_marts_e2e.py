@@ -17,11 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from wx_pipeline.dbt_project import run_dbt, window_args, window_env
-from wx_pipeline.metrics import load_metrics
+from wx_pipeline.core.settings import BEIJING
+from wx_pipeline.marts.metrics import load_metrics
+from wx_pipeline.marts.project import run_dbt, window_args, window_env
 from wx_pipeline.registry import TABLES, V2025_START
 from wx_pipeline.registry.codes import ALL_SOURCES, SCENE_DESC
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline.warehouse.migrate import migrate

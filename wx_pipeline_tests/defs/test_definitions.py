@@ -12,12 +12,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.ingestion import POOL, ingestion_groups
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import late_day
 from wx_pipeline.registry import ENDPOINTS
-from wx_pipeline.settings import load_settings
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
 

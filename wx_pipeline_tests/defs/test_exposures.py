@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from wx_pipeline.bi import assets
-from wx_pipeline.dbt_project import read_manifest
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.exposures import GROUP, REPORT_EXPOSURE
 from wx_pipeline.defs.report import REPORT_KEY
+from wx_pipeline.marts.project import read_manifest
 from wx_pipeline.report.queries import MARTS
-from wx_pipeline.settings import load_settings
 
 #: Dashboard slug -> its exposure.
 DASHBOARDS = {"wx-agency-overview": "agency_overview", "wx-account-detail": "account_detail"}

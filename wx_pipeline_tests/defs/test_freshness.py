@@ -11,11 +11,11 @@ import dagster as dg
 import pytest
 from dagster._core.test_utils import freeze_time
 
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.freshness import deadline_cron
 from wx_pipeline.defs.ingestion import ingestion_groups
 from wx_pipeline.registry import ENDPOINTS, Period
-from wx_pipeline.settings import load_settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DAILY = {g.key for g in ingestion_groups(list(ENDPOINTS)) if g.period is Period.DAY}

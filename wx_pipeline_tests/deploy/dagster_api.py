@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 
 T = TypeVar("T")
 

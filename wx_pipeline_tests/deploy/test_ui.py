@@ -24,7 +24,7 @@ import httpx
 import psutil
 import pytest
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline_tests.browser import launched_chromium, screenshots
 from wx_pipeline_tests.deploy.processes import STOP_SECONDS, default_signals, free_port, terminate
 

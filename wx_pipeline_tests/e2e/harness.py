@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from wx_pipeline.cli.runner import RunSummary, run_pipeline
+from wx_pipeline.core.settings import get_settings, load_settings
 from wx_pipeline.registry import BY_NAME, ENDPOINTS, TABLES, Endpoint, period_end
-from wx_pipeline.runner import RunSummary, run_pipeline
-from wx_pipeline.settings import get_settings, load_settings
 from wx_pipeline.simulator import SimAccount, SimulatorServer
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.normalize import empty_frame, normalize_many

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wx_pipeline.clock import NotFinalError
+from wx_pipeline.core.clock import NotFinalError
+from wx_pipeline.core.settings import BEIJING, get_settings
 from wx_pipeline.registry import BY_NAME, Family
-from wx_pipeline.settings import BEIJING, get_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline_tests.e2e.harness import Stage, assert_equals_truth, configure, run

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from wx_pipeline.cli import main
-from wx_pipeline.clock import newest_final_day
-from wx_pipeline.runner import run_history
-from wx_pipeline.settings import BEIJING, get_settings, load_settings
+from wx_pipeline.cli.runner import run_history
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import BEIJING, get_settings, load_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.purge import purge_account

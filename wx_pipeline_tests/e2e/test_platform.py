@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from wx_pipeline.cli import main
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.cli.runner import RunFailedError
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import get_settings
 from wx_pipeline.receiver.server import run_in_thread as receiver_in_thread
 from wx_pipeline.registry import ENDPOINTS, Period
-from wx_pipeline.runner import RunFailedError
-from wx_pipeline.settings import get_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.component import authorisations, latest_events, ticket_received
 from wx_pipeline.warehouse.db import make_engine

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from wx_pipeline.cli import main
-from wx_pipeline.clock import newest_final_day
-from wx_pipeline.settings import get_settings
+from wx_pipeline.core.clock import newest_final_day
+from wx_pipeline.core.settings import get_settings
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline_tests.e2e.harness import configure, run

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from wx_pipeline.cli import main
+from wx_pipeline.core.settings import Component, get_settings
 from wx_pipeline.receiver.server import ReceiverServer, run_in_thread
-from wx_pipeline.settings import Component, get_settings
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import migrate
 from wx_pipeline.wechat.component import TICKET, TICKET_LIFETIME

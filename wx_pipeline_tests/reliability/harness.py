@@ -105,7 +105,7 @@ def cli(env: Mapping[str, str], *args: str) -> Outcome:
     from click.testing import CliRunner
 
     from wx_pipeline.cli import main
-    from wx_pipeline.settings import get_settings
+    from wx_pipeline.core.settings import get_settings
     from wx_pipeline.wechat.tokens import PROCESS_TOKENS
 
     get_settings.cache_clear()

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import yaml
 from alembic import command
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
 from wx_pipeline.warehouse.migrate import alembic_config, current_revision, head_revision

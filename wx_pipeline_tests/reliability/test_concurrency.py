@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline_tests.fingerprint import differences, fingerprint
 from wx_pipeline_tests.reliability.harness import Outcome, cli, pipeline_env, start_cli

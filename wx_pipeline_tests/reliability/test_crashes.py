@@ -26,7 +26,7 @@ import psutil
 import psycopg
 import pytest
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline_tests.fingerprint import differences, fingerprint

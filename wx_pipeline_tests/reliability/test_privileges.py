@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.clock import newest_final_day
+from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, run_in_thread
 from wx_pipeline.warehouse.embedded import libpq_url
 from wx_pipeline_tests.reliability.harness import cli, pipeline_env

@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from wx_pipeline.settings import BEIJING
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, run_in_thread
 
 #: Noon Beijing: yesterday's data is final.

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS, Period, period_start
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimulatorConfig
 from wx_pipeline.simulator.state import SimulatorState
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
+from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.registry import ENDPOINTS
-from wx_pipeline.settings import BEIJING
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, demo_accounts
 from wx_pipeline_tests.simulator.conftest import NOON, datacube, get_token
 

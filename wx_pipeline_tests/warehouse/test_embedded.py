@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from wx_pipeline.settings import load_settings
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.warehouse.embedded import (
     embedded_running,
     libpq_url,

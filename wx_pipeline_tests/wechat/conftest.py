@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pydantic import SecretStr
 
-from wx_pipeline.settings import BEIJING, Account
+from wx_pipeline.core.settings import BEIJING, Account
 from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline.wechat.tokens import TokenCache
 from wx_pipeline_tests.wechat.fetching import FetchingClient

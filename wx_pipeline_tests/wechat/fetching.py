@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from wx_pipeline.core.settings import Account
 from wx_pipeline.registry import Endpoint
-from wx_pipeline.settings import Account
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
 from wx_pipeline.wechat.errors import WeChatError
 from wx_pipeline.wechat.raw import RawResponse

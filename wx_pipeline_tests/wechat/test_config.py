@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from wx_pipeline.settings import load_settings
+from wx_pipeline.core.settings import load_settings
 from wx_pipeline.wechat.client import DatacubeClient
 from wx_pipeline.wechat.errors import ConfigurationError
 from wx_pipeline.wechat.tokens import TokenMode

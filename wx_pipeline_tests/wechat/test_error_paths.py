@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from pydantic import SecretStr
 
-from wx_pipeline.settings import Account
+from wx_pipeline.core.settings import Account
 from wx_pipeline.wechat.errors import (
     ConfigurationError,
     EndpointRetiredError,

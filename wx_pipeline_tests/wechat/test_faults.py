@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from wx_pipeline.settings import Account
+from wx_pipeline.core.settings import Account
 from wx_pipeline.simulator import FaultConfig, SimulatorConfig, run_in_thread
 from wx_pipeline.wechat.retry import RetryPolicy
 from wx_pipeline_tests.wechat.conftest import NOW, ClientFactory, as_account

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from wx_pipeline.settings import Account
+from wx_pipeline.core.settings import Account
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.simulator.config import SimComponent
 from wx_pipeline.warehouse.component import (

@@ -6,7 +6,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 _MAX_VALUE_CHARS = 80
 

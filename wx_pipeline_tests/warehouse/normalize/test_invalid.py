@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from wx_pipeline import registry
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.warehouse.normalize import InvalidPayloadError, normalize, normalize_many
 from wx_pipeline.wechat.raw import RawResponse
 from wx_pipeline_tests.warehouse.payloads import items_for, response

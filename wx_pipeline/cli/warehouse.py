@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
 
 def _engine() -> sa.Engine:
-    from wx_pipeline.settings import get_settings
+    from wx_pipeline.core.settings import get_settings
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
 

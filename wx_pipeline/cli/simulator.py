@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 
 _RATE = click.FloatRange(0.0, 1.0)
 _FAULT_OPTIONS = (
@@ -40,7 +40,7 @@ def _fault_options(func: click.decorators.FC) -> click.decorators.FC:
 def _parse_now(text: str | None) -> datetime | None:
     if text is None:
         return None
-    from wx_pipeline.settings import BEIJING
+    from wx_pipeline.core.settings import BEIJING
 
     try:
         return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING)

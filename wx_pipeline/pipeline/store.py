@@ -23,9 +23,9 @@ from datetime import date
 import psycopg
 import sqlalchemy as sa
 
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.heap import freeze_long_lived
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.registry import Endpoint
+from wx_pipeline.runtime.heap import freeze_long_lived
 from wx_pipeline.warehouse.archive import archive_responses
 from wx_pipeline.warehouse.coverage import ledger_days
 from wx_pipeline.warehouse.db import make_engine

@@ -21,7 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-LOGGER = "wx_pipeline.progress"
+LOGGER = "wx_pipeline.runtime.progress"
 _log = logging.getLogger(LOGGER)
 
 

@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from wx_pipeline.core.settings import BEIJING, Account
 from wx_pipeline.registry import Endpoint, Window, next_period, period_end, plan_windows
-from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import DayCalls, calls_on
 from wx_pipeline.warehouse.coverage import covered_days, days_loaded, is_final
 from wx_pipeline.wechat.client import Job

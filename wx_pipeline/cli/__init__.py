@@ -18,11 +18,11 @@ from typing import Any
 import click
 
 from wx_pipeline import __version__
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.receiver.cli import component_receiver, component_ticket
-from wx_pipeline.settings import get_settings
-from wx_pipeline.simulator.cli import simulator
-from wx_pipeline.warehouse.commands import grant_bi_command, migrate_command, purge_command
+from wx_pipeline.cli.platform import component_receiver, component_ticket
+from wx_pipeline.cli.simulator import simulator
+from wx_pipeline.cli.warehouse import grant_bi_command, migrate_command, purge_command
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import get_settings
 
 # Exit status for errors the user can fix (click uses 2 for usage errors as well).
 USER_ERROR_EXIT = 2
@@ -131,9 +131,9 @@ def run(
     """Migrate, fetch and load a date range for every account, build the marts, summarise."""
     from datetime import timedelta
 
-    from wx_pipeline.clock import newest_final
-    from wx_pipeline.progress import live_progress
-    from wx_pipeline.runner import check_range, print_summary, run_pipeline
+    from wx_pipeline.cli.runner import check_range, print_summary, run_pipeline
+    from wx_pipeline.core.clock import newest_final
+    from wx_pipeline.runtime.progress import live_progress
 
     settings = get_settings()
     last = end.date() if end is not None else newest_final(settings)
@@ -154,8 +154,8 @@ def run(
 )
 def history(accounts: tuple[str, ...]) -> None:
     """Fill missing history within today's quota (newest days first), then the marts."""
-    from wx_pipeline.progress import live_progress
-    from wx_pipeline.runner import run_history
+    from wx_pipeline.cli.runner import run_history
+    from wx_pipeline.runtime.progress import live_progress
 
     with live_progress():
         result = run_history(get_settings(), accounts)
@@ -170,12 +170,12 @@ def status(as_json: bool) -> None:
     is live) and, per asset family, days loaded, gaps, provisional days, calls, history left."""
     import json
 
-    from wx_pipeline import clock
+    from wx_pipeline.core import clock
     from wx_pipeline.defs.resources import configured_accounts
-    from wx_pipeline.history import keeps_headroom
+    from wx_pipeline.pipeline.history import keeps_headroom
+    from wx_pipeline.pipeline.status import account_status, print_status
+    from wx_pipeline.pipeline.status import as_json as status_json
     from wx_pipeline.registry import with_spans
-    from wx_pipeline.status import account_status, print_status
-    from wx_pipeline.status import as_json as status_json
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
     from wx_pipeline.warehouse.migrate import migrate
@@ -242,7 +242,7 @@ def report(accounts: tuple[str, ...], start: Any, end: Any, output: Path | None)
 @click.option("--port", default=8080, show_default=True)
 def docs(port: int) -> None:
     """Serve the dbt docs of the marts (generated first when the pipeline has not yet)."""
-    from wx_pipeline.dbt_project import dbt_executable, dbt_process_env, docs_dir, run_dbt
+    from wx_pipeline.marts.project import dbt_executable, dbt_process_env, docs_dir, run_dbt
     from wx_pipeline.warehouse.embedded import warehouse_url
 
     settings = get_settings()
@@ -264,7 +264,7 @@ def docs(port: int) -> None:
 @click.option("--port", default=3000, show_default=True)
 def dev(host: str, port: int) -> None:
     """The Dagster UI and daemon (backfills, schedules) on workspace.yaml."""
-    from wx_pipeline.runner import dev as run_dev
+    from wx_pipeline.cli.runner import dev as run_dev
 
     run_dev(get_settings(), host, port)
 
@@ -302,7 +302,7 @@ def export(url: str) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(args: tuple[str, ...]) -> None:
     """Run dbt on the project in dbt/ against the warehouse, e.g. `dbt build`."""
-    from wx_pipeline.dbt_project import needs_warehouse, run_dbt
+    from wx_pipeline.marts.project import needs_warehouse, run_dbt
     from wx_pipeline.warehouse.embedded import warehouse_url
 
     url = warehouse_url(get_settings()) if needs_warehouse(args) else None
@@ -340,7 +340,7 @@ def renormalize(
     """Rebuild fact tables from the raw archive (wechat_raw.api_response), without API calls,
     then the marts over the days rebuilt."""
     from wx_pipeline import registry
-    from wx_pipeline.dbt_project import build_marts
+    from wx_pipeline.marts.project import build_marts
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
     from wx_pipeline.warehouse.migrate import migrate

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import BEIJING, DEFAULT_DATA_READY_TIME, Settings, get_settings
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import BEIJING, DEFAULT_DATA_READY_TIME, Settings, get_settings
 
 
 class NotFinalError(WxUserError):

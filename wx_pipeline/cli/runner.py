@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from wx_pipeline import clock
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import Settings
-from wx_pipeline.supervise import supervise
+from wx_pipeline.core import clock
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import Settings
+from wx_pipeline.runtime.supervise import supervise
 from wx_pipeline.warehouse.normalize.drift import Drift
 
 #: Events per write to the instance's event log; measured in bench/backfill.py.
@@ -112,7 +112,7 @@ def dev(settings: Settings, host: str, port: int) -> None:
 
 
 def _workspace_file() -> Path:
-    for candidate in (Path.cwd() / "workspace.yaml", Path(__file__).parents[1] / "workspace.yaml"):
+    for candidate in (Path.cwd() / "workspace.yaml", Path(__file__).parents[2] / "workspace.yaml"):
         if candidate.exists():
             return candidate
     raise WxUserError("workspace.yaml not found: run from the wx-pipeline checkout")
@@ -202,8 +202,8 @@ def _alert(settings: Settings, job: str, tags: dict[str, str], failure: str, run
     process to that process, so the team gets each failure once, daemon running or not."""
     if settings.alert_webhook is None:
         return
-    from wx_pipeline.alerts import format_run_failure, post_alert
     from wx_pipeline.defs.alerts import partition_range, run_url
+    from wx_pipeline.runtime.alerts import format_run_failure, post_alert
     from wx_pipeline.wechat.redaction import redact
 
     text = format_run_failure(job, partition_range(tags), failure, run_url(settings.ui_url, run_id))
@@ -467,7 +467,7 @@ def _failure_text(result: Any, job_name: str) -> str:
     """One line: the run's account problems once each (a wrong secret fails every asset),
     then any other step's failure, reduced to what the tool said."""
     from wx_pipeline.defs.ingestion import PROBLEMS_KEY
-    from wx_pipeline.ingest import Problem, merge_problems
+    from wx_pipeline.pipeline.stream import Problem, merge_problems
 
     failures = [e for e in result.all_events if e.is_step_failure]
     if not failures:

@@ -35,11 +35,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from wx_pipeline.heap import freeze_long_lived
-from wx_pipeline.registry import Endpoint, Window
-from wx_pipeline.settings import Account
-from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError
-from wx_pipeline.warehouse.store import (
+from wx_pipeline.core.settings import Account
+from wx_pipeline.pipeline.store import (
     Chunk,
     LoaderLostError,
     Stored,
@@ -48,6 +45,9 @@ from wx_pipeline.warehouse.store import (
     store_in_loader,
     warm_up,
 )
+from wx_pipeline.registry import Endpoint, Window
+from wx_pipeline.runtime.heap import freeze_long_lived
+from wx_pipeline.warehouse.normalize import Drift, InvalidPayloadError
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
 from wx_pipeline.wechat.errors import BudgetExceededError, TransientError, WeChatError
 

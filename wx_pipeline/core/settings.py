@@ -32,7 +32,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.registry.types import DATA_START
 
 # WeChat's datacube days are Beijing calendar days.

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
-from wx_pipeline.dbt_project import read_manifest
-from wx_pipeline.errors import WxUserError
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.marts.project import read_manifest
 
 #: Measure aggregations rendered, as SQL.
 AGGREGATIONS: Final = {

@@ -19,7 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from wx_pipeline.history import (
+from wx_pipeline.core.settings import BEIJING, Account
+from wx_pipeline.pipeline.history import (
     ASSUMED_DAILY_QUOTA,
     expected_set,
     fewest_calls,
@@ -29,9 +30,8 @@ from wx_pipeline.history import (
     shown_days,
     slowest,
 )
-from wx_pipeline.history import needed_days as history_needed
+from wx_pipeline.pipeline.history import needed_days as history_needed
 from wx_pipeline.registry import Endpoint
-from wx_pipeline.settings import BEIJING, Account
 from wx_pipeline.warehouse.calls import calls_on
 from wx_pipeline.warehouse.component import Authorisation, authorisations
 from wx_pipeline.warehouse.coverage import days_loaded

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from wx_pipeline.errors import WxUserError
-from wx_pipeline.settings import COMPONENT_FIELDS, Component, Settings, env_name, get_settings
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import COMPONENT_FIELDS, Component, Settings, env_name, get_settings
 
 
 def _component(settings: Settings) -> Component:
@@ -65,8 +65,8 @@ def component_ticket() -> None:
 def store(pushed_at: datetime | None) -> None:
     """Store the ticket read from stdin (never from the command line, which `ps` shows) as the
     newest, unless a later push is stored already."""
-    from wx_pipeline import clock
-    from wx_pipeline.settings import BEIJING
+    from wx_pipeline.core import clock
+    from wx_pipeline.core.settings import BEIJING
     from wx_pipeline.warehouse.component import store_ticket
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
