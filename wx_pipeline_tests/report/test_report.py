@@ -77,7 +77,7 @@ def warehouse(database_url: str, dbt_dirs: dict[str, str]) -> str:
     with run_in_thread(config) as sim:
         responses = truth_responses(sim, sim.accounts, FIRST, LAST)
     load_responses(database_url, responses, FIRST, LAST)
-    # The marts only: their tests run in wx_pipeline_tests/dbt.
+    # The marts only: their tests run in wx_pipeline_tests/marts.
     result = run_dbt(
         ["build", "--exclude-resource-type", "test"], database_url, capture=True, extra_env=dbt_dirs
     )
