@@ -38,7 +38,7 @@ RUN uv pip install --no-cache -r requirements.lock \
 COPY pyproject.toml README.md ./
 COPY wx_pipeline ./wx_pipeline
 COPY dbt ./dbt
-# Editable, so dbt/ stays beside the package where wx_pipeline.marts.project finds it. The
+# Editable, so dbt/ stays beside the package where wx_pipeline.marts.run finds it. The
 # manifest is parsed here, once, instead of by every process that loads the definitions; the
 # package's bytecode is compiled here too, as the runtime user cannot write it under /app.
 RUN rm -rf dbt/target dbt/logs \

@@ -325,7 +325,7 @@ def _stop_warehouse(home: Path) -> None:
 
 def _remove_dbt_targets(run_ids: list[str]) -> None:
     """dagster-dbt leaves a target directory per dbt step under dbt/target; drop ours."""
-    from wx_pipeline.marts.project import DBT_PROJECT_DIR
+    from wx_pipeline.marts.run import DBT_PROJECT_DIR
 
     for run_id in run_ids:
         for path in (DBT_PROJECT_DIR / "target").glob(f"dbt_analytics-{run_id[:7]}-*"):

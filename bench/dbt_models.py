@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from suite import LAST, OUT, Warehouse, run_pipeline, write_accounts
 
-from wx_pipeline.marts.project import run_dbt, window_env
+from wx_pipeline.marts.run import run_dbt, window_env
 from wx_pipeline.warehouse.embedded import libpq_url
 
 #: The mart of the article figures; the `int_article_stats_by_day` view is planned inside it.

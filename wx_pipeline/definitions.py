@@ -18,7 +18,7 @@ from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
-from wx_pipeline.marts.project import MANIFEST_PATH, prepare_manifest
+from wx_pipeline.marts.run import MANIFEST_PATH, prepare_manifest
 from wx_pipeline.registry import Period, with_spans
 
 # single_run backfill policies and asset-check specs are marked beta/preview; they are what the

@@ -29,7 +29,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from wx_pipeline.marts.metrics import Metric, dimensions_from_manifest, metrics_from_manifest
-from wx_pipeline.marts.project import read_manifest
+from wx_pipeline.marts.run import read_manifest
 
 ASSETS_DIR: Final = Path(__file__).with_name("assets")
 DATABASE_FILE: Final = "databases/wx_warehouse.yaml"

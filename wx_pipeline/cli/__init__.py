@@ -242,7 +242,7 @@ def report(accounts: tuple[str, ...], start: Any, end: Any, output: Path | None)
 @click.option("--port", default=8080, show_default=True)
 def docs(port: int) -> None:
     """Serve the dbt docs of the marts (generated first when the pipeline has not yet)."""
-    from wx_pipeline.marts.project import dbt_executable, dbt_process_env, docs_dir, run_dbt
+    from wx_pipeline.marts.run import dbt_executable, dbt_process_env, docs_dir, run_dbt
     from wx_pipeline.warehouse.embedded import warehouse_url
 
     settings = get_settings()
@@ -302,7 +302,7 @@ def export(url: str) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(args: tuple[str, ...]) -> None:
     """Run dbt on the project in dbt/ against the warehouse, e.g. `dbt build`."""
-    from wx_pipeline.marts.project import needs_warehouse, run_dbt
+    from wx_pipeline.marts.run import needs_warehouse, run_dbt
     from wx_pipeline.warehouse.embedded import warehouse_url
 
     url = warehouse_url(get_settings()) if needs_warehouse(args) else None
@@ -340,7 +340,7 @@ def renormalize(
     """Rebuild fact tables from the raw archive (wechat_raw.api_response), without API calls,
     then the marts over the days rebuilt."""
     from wx_pipeline import registry
-    from wx_pipeline.marts.project import build_marts
+    from wx_pipeline.marts.run import build_marts
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
     from wx_pipeline.warehouse.migrate import migrate

@@ -28,7 +28,7 @@ from wx_pipeline.core.settings import get_settings
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.tags import run_accounts
-from wx_pipeline.marts.project import (
+from wx_pipeline.marts.run import (
     BUILD_ARGS,
     DBT_LOCK,
     DBT_PROJECT_DIR,

@@ -15,7 +15,7 @@ from typing import Any, Final
 import dagster as dg
 
 from wx_pipeline.defs.dbt import WechatDbtTranslator
-from wx_pipeline.marts.project import read_manifest
+from wx_pipeline.marts.run import read_manifest
 
 #: The exposure of the HTML report: the `analytics/report` asset's own.
 REPORT_EXPOSURE: Final = "html_report"

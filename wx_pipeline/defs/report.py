@@ -18,7 +18,7 @@ from wx_pipeline.core.settings import get_settings
 from wx_pipeline.defs.exposures import REPORT_EXPOSURE, exposure_deps
 from wx_pipeline.defs.partitions import run_window
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource, configured_accounts
-from wx_pipeline.marts.project import (
+from wx_pipeline.marts.run import (
     NO_FILE_LOG,
     dbt_said,
     docs_dir,

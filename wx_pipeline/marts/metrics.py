@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any, Final
 
 from wx_pipeline.core.errors import WxUserError
-from wx_pipeline.marts.project import read_manifest
+from wx_pipeline.marts.run import read_manifest
 
 #: Measure aggregations rendered, as SQL.
 AGGREGATIONS: Final = {

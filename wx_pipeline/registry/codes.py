@@ -2,7 +2,7 @@
 
 Unknown codes do occur in real data: they are kept everywhere and flagged, never dropped.
 The dbt code-label seeds are generated from these lists
-(``python -m wx_pipeline.marts.project --write``) and a test keeps them in step.
+(``python -m wx_pipeline.marts.generate --write``) and a test keeps them in step.
 """
 
 from __future__ import annotations

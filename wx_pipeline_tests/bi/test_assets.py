@@ -17,7 +17,7 @@ import yaml
 
 from wx_pipeline.bi import assets
 from wx_pipeline.marts.metrics import load_metrics
-from wx_pipeline.marts.project import read_manifest
+from wx_pipeline.marts.run import read_manifest
 
 ROOT = assets.ASSETS_DIR
 

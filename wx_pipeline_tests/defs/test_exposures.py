@@ -15,7 +15,7 @@ from wx_pipeline.core.settings import load_settings
 from wx_pipeline.definitions import build_definitions
 from wx_pipeline.defs.exposures import GROUP, REPORT_EXPOSURE
 from wx_pipeline.defs.report import REPORT_KEY
-from wx_pipeline.marts.project import read_manifest
+from wx_pipeline.marts.run import read_manifest
 from wx_pipeline.report.queries import MARTS
 
 #: Dashboard slug -> its exposure.

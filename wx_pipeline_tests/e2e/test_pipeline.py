@@ -26,7 +26,7 @@ from wx_pipeline.cli.runner import RunFailedError, RunSummary, prepare_instance
 from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.core.settings import get_settings, load_settings
 from wx_pipeline.defs.report import DOCS_KEY
-from wx_pipeline.marts.project import docs_dir, project_version
+from wx_pipeline.marts.run import docs_dir, project_version
 from wx_pipeline.registry import TABLES
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline_tests.e2e.harness import assert_equals_truth, configure, run, table

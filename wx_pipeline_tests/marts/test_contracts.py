@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from wx_pipeline.marts.project import DBT_PROJECT_DIR, prepare_manifest, run_dbt
+from wx_pipeline.marts.run import DBT_PROJECT_DIR, prepare_manifest, run_dbt
 from wx_pipeline.warehouse.migrate import migrate
 
 MART = "fct_callback_latency_daily"

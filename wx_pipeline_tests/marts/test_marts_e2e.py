@@ -19,7 +19,7 @@ import pytest
 
 from wx_pipeline.core.settings import BEIJING
 from wx_pipeline.marts.metrics import load_metrics
-from wx_pipeline.marts.project import run_dbt, window_args, window_env
+from wx_pipeline.marts.run import run_dbt, window_args, window_env
 from wx_pipeline.registry import TABLES, V2025_START
 from wx_pipeline.registry.codes import ALL_SOURCES, SCENE_DESC
 from wx_pipeline.simulator import SimulatorConfig, SimulatorServer, demo_accounts, run_in_thread

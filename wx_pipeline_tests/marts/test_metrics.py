@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from wx_pipeline.marts.metrics import PLACEHOLDER, MetricError, metrics_from_manifest, render
-from wx_pipeline.marts.project import prepare_manifest
+from wx_pipeline.marts.run import prepare_manifest
 from wx_pipeline.report.queries import SQL_DIR
 
 

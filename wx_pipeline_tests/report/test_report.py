@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from wx_pipeline.core.settings import BEIJING
-from wx_pipeline.marts.project import run_dbt
+from wx_pipeline.marts.run import run_dbt
 from wx_pipeline.report import FIGURES_ID, Report, ReportError, build_report, write_report
 from wx_pipeline.simulator import SimulatorConfig, demo_accounts, run_in_thread
 from wx_pipeline.warehouse.db import make_engine

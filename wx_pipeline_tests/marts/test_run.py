@@ -13,25 +13,22 @@ from typing import Any
 import pytest
 import yaml
 
-from wx_pipeline.marts import project as dbt_project
-from wx_pipeline.marts.project import (
-    CODE_LISTS,
+from wx_pipeline.marts import run as dbt_run
+from wx_pipeline.marts.generate import CODE_LISTS, generated_files, stale_files, write_generated
+from wx_pipeline.marts.run import (
     DBT_PROJECT_DIR,
     dbt_env,
     dbt_executable,
-    generated_files,
     needs_warehouse,
     prepare_manifest,
     project_version,
-    stale_files,
     window_args,
-    write_generated,
 )
 from wx_pipeline.registry import DATA_START, TABLES, V2025_START, codes
 
 
 def test_committed_generated_files_match_the_registry() -> None:
-    assert stale_files() == [], "run: python -m wx_pipeline.marts.project --write"
+    assert stale_files() == [], "run: python -m wx_pipeline.marts.generate --write"
 
 
 def test_write_generated_fills_an_empty_tree_and_then_finds_nothing_stale(tmp_path: Path) -> None:
@@ -206,7 +203,7 @@ def test_window_args_are_inclusive_iso_dates() -> None:
     assert args[0] == "--vars"
     assert json.loads(args[1]) == {"start_date": "2025-03-01", "end_date": "2025-03-07"}
     with pytest.raises(ValueError, match="ends before"):
-        dbt_project.window_vars(date(2025, 3, 2), date(2025, 3, 1))
+        dbt_run.window_vars(date(2025, 3, 2), date(2025, 3, 1))
 
 
 def test_cli_parse_needs_no_warehouse(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
