@@ -467,7 +467,7 @@ def _failure_text(result: Any, job_name: str) -> str:
     """One line: the run's account problems once each (a wrong secret fails every asset),
     then any other step's failure, reduced to what the tool said."""
     from wx_pipeline.defs.ingestion import PROBLEMS_KEY
-    from wx_pipeline.pipeline.stream import Problem, merge_problems
+    from wx_pipeline.pipeline.outcome import Problem, merge_problems
 
     failures = [e for e in result.all_events if e.is_step_failure]
     if not failures:

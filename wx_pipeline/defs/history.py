@@ -28,8 +28,9 @@ from wx_pipeline.pipeline.history import (
     shown_days,
     slowest,
 )
+from wx_pipeline.pipeline.outcome import IngestReport
 from wx_pipeline.pipeline.status import account_status, as_markdown
-from wx_pipeline.pipeline.stream import IngestReport, ingest_work
+from wx_pipeline.pipeline.stream import ingest_work
 from wx_pipeline.runtime import progress
 from wx_pipeline.wechat.errors import BudgetExceededError
 

@@ -27,7 +27,8 @@ from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
-from wx_pipeline.pipeline.stream import IngestReport, ingest
+from wx_pipeline.pipeline.outcome import IngestReport
+from wx_pipeline.pipeline.stream import ingest
 from wx_pipeline.registry import Endpoint, Family, Period
 from wx_pipeline.runtime import progress
 from wx_pipeline.warehouse.normalize import DriftKind

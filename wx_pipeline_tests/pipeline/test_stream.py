@@ -14,8 +14,9 @@ from pydantic import SecretStr
 
 from wx_pipeline.core.settings import BEIJING, Account
 from wx_pipeline.pipeline import stream as ingest_module
+from wx_pipeline.pipeline.outcome import IngestReport
 from wx_pipeline.pipeline.store import Chunk, Stored, store_chunks
-from wx_pipeline.pipeline.stream import CHUNK_DAYS, IngestReport, chunks, ingest
+from wx_pipeline.pipeline.stream import CHUNK_DAYS, chunks, ingest
 from wx_pipeline.registry import BY_NAME, ENDPOINTS, Window
 from wx_pipeline.simulator import SimAccount, SimulatorConfig, SimulatorServer, run_in_thread
 from wx_pipeline.warehouse.db import make_engine
