@@ -1,16 +1,16 @@
-"""CLI commands of the warehouse room: `warehouse migrate`, `warehouse grant-bi`, `purge`.
-
-Registered on the `wx-pipeline` group in `cli.py`; the heavy imports happen inside the commands
-so `wx-pipeline --help` stays fast.
-"""
+"""The warehouse's commands: `warehouse start|stop|url|psql|migrate|grant-bi`, `purge`, and
+`dbt` on the project against the warehouse."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import get_settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -85,3 +85,76 @@ def purge_command(account: str, yes: bool) -> None:
     for table, rows in sorted(deleted.items()):
         click.echo(f"{table}: {rows:,} rows deleted")
     click.echo(f"account {account} purged ({sum(deleted.values()):,} rows)")
+
+
+@click.group()
+def warehouse() -> None:
+    """The Postgres warehouse (embedded under WX_HOME unless WX_WAREHOUSE_URL is set)."""
+
+
+@warehouse.command()
+def start() -> None:
+    """Start the embedded warehouse (or check the configured one) and print its URL."""
+    from wx_pipeline.warehouse.db import require_reachable
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    url = warehouse_url(get_settings())
+    require_reachable(url)
+    click.echo(_display_url(url))
+    click.echo("warehouse ready")
+
+
+@warehouse.command()
+def stop() -> None:
+    """Stop the embedded warehouse; its data stays under WX_HOME."""
+    from wx_pipeline.warehouse.embedded import stop_embedded
+
+    settings = get_settings()
+    if settings.warehouse_url is not None:
+        raise WxUserError("WX_WAREHOUSE_URL is set; that warehouse is not managed by wx-pipeline")
+    click.echo("warehouse stopped" if stop_embedded(settings.home) else "warehouse not running")
+
+
+@warehouse.command()
+def url() -> None:
+    """Print the warehouse URL (starting the embedded warehouse if needed)."""
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    click.echo(warehouse_url(get_settings()))
+
+
+@warehouse.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def psql(args: tuple[str, ...]) -> None:
+    """Run psql on the warehouse; extra ARGS go to psql (e.g. -c 'select 1')."""
+    from wx_pipeline.warehouse.embedded import libpq_url, psql_executable, warehouse_url
+
+    target = libpq_url(warehouse_url(get_settings()))
+    executable = str(psql_executable())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec rather than a child process: Ctrl-C and the exit status belong to psql alone.
+    os.execv(executable, [executable, "--dbname", target, *args])
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt(args: tuple[str, ...]) -> None:
+    """Run dbt on the project in dbt/ against the warehouse, e.g. `dbt build`."""
+    from wx_pipeline.marts.run import needs_warehouse, run_dbt
+    from wx_pipeline.warehouse.embedded import warehouse_url
+
+    url = warehouse_url(get_settings()) if needs_warehouse(args) else None
+    sys.exit(run_dbt(args, url).returncode)
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    # Only a real password is hidden; the embedded URL (no password) is shown exactly as `url`.
+    parsed = make_url(url)
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+warehouse.add_command(migrate_command)
+warehouse.add_command(grant_bi_command)
