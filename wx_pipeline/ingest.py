@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from wx_pipeline.heap import freeze_long_lived
 from wx_pipeline.settings import Account
 from wx_pipeline.warehouse.normalize import InvalidPayloadError
+from wx_pipeline.warehouse.statistics import analyse_grown
 from wx_pipeline.warehouse.store import (
     Chunk,
     LoaderLostError,
@@ -331,6 +332,8 @@ class _Pass:
                 asyncio.run(self._run(work, threads))
         finally:
             self.client.calls.settle()  # calls taken for chunks that never ran go back
+        # A backfill's marts run next: on the statistics of the tables as they are now.
+        analyse_grown(self.engine, self.report.rows)
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 
