@@ -200,7 +200,7 @@ def check_range(settings: Settings, first: date, last: date) -> None:
 
 
 @contextmanager
-def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
+def open_instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
     """(definitions, instance) for in-process runs recorded in the UI's instance."""
     import dagster as dg
 
@@ -275,7 +275,7 @@ def reap_dead_runs(instance: Any, settings: Settings | None = None) -> list[str]
     return reaped
 
 
-def _execute(
+def execute_job(
     settings: Settings,
     defs: Any,
     instance: Any,
@@ -350,12 +350,12 @@ def run_pipeline(
         select_accounts(settings.accounts(), accounts)  # an unknown id: one line, before anything
     started = time.perf_counter()
     summary = RunSummary(first, last)
-    with _instance(settings) as (defs, instance):
+    with open_instance(settings) as (defs, instance):
         for job_name, tags in _run_plan(first, last):
             selected = _selection(defs, defs.resolve_job_def(job_name), groups)
             if selected is not None and not selected:
                 continue
-            result = _execute(
+            result = execute_job(
                 settings, defs, instance, job_name, {**tags, **accounts_tags(accounts)}, selected
             )
             summary.run_ids.append(result.run_id)
@@ -390,8 +390,8 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
     if accounts and not settings.uses_simulator:
         select_accounts(settings.accounts(), accounts)
     started = time.perf_counter()
-    with _instance(settings) as (defs, instance):
-        result = _execute(settings, defs, instance, HISTORY_JOB, accounts_tags(accounts))
+    with open_instance(settings) as (defs, instance):
+        result = execute_job(settings, defs, instance, HISTORY_JOB, accounts_tags(accounts))
         meta = _op_metadata(result)
         out = HistorySummary(
             str(meta.get("summary", "history: done")),
@@ -407,7 +407,7 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
             engine.dispose()
         if loaded is not None:
             tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
-            out.run_ids.append(_execute(settings, defs, instance, ANALYTICS_JOB, tags).run_id)
+            out.run_ids.append(execute_job(settings, defs, instance, ANALYTICS_JOB, tags).run_id)
     out.seconds = time.perf_counter() - started
     return out
 
