@@ -1,8 +1,8 @@
 """The simulator's HTTP face: WeChat's token, quota and datacube routes, the third-party
 platform's token routes (``/cgi-bin/component/...``), plus ``/_sim/`` admin routes (call log,
-truth, the clock, the platform's tickets, revocations and grants) for out-of-process users. Checks run in
-the order the real API appears to apply them: method, token, caller IP, injected fault,
-retirement, body, quota, range. A datacube call with a token issued through the platform is
+truth, the clock, the platform's tickets, revocations and grants) for out-of-process users.
+Checks run in the order the real API appears to apply them: method, token, caller IP, injected
+fault, retirement, body, quota, range. A datacube call with a token issued through the platform is
 checked against the platform's IP whitelist (61004) and the permission sets the account
 granted it (48001), not the account's whitelist.
 """
