@@ -15,6 +15,7 @@ from wx_pipeline.defs.history import build_coverage_checks, history_fill, histor
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
 from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.defs.retention import retention, retention_schedule
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
 from wx_pipeline.settings import Settings, get_settings
@@ -46,10 +47,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_coverage_checks(groups),
             *freshness,
         ],
-        jobs=[*jobs.values(), history_fill],
+        jobs=[*jobs.values(), history_fill, retention],
         schedules=[
             *build_schedules(jobs, groups, settings.data_ready_time),
             history_schedule(settings.data_ready_time),
+            retention_schedule(settings.data_ready_time),
         ],
         sensors=[
             build_analytics_sensor(jobs[ANALYTICS_JOB], groups),

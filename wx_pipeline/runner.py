@@ -53,9 +53,19 @@ concurrency:
 python_logs:  # the client's retry warnings show in the run's event log
   managed_python_loggers: [wx_pipeline]
   python_log_level: {log_level}
+retention:  # the daemon's tick history, kept as long as the runs' detail (WX_RETENTION_DAYS)
+  schedule:
+    purge_after_days: {retention_days}
+  sensor:
+    purge_after_days:
+      skipped: {skipped_days}
+      failure: {retention_days}
+      success: {retention_days}
 telemetry:
   enabled: false
 """
+#: Days a sensor's skipped ticks are kept (every 30 s, they say only that nothing happened).
+SKIPPED_TICK_DAYS = 7
 
 
 class RunFailedError(WxUserError):
@@ -66,10 +76,15 @@ def dagster_home(settings: Settings) -> Path:
     return settings.home / "dagster"
 
 
-def write_dagster_yaml(home: Path, log_level: str = "WARNING") -> Path:
+def write_dagster_yaml(home: Path, log_level: str = "WARNING", retention_days: int = 90) -> Path:
     """Write the instance config into ``home`` (``DAGSTER_HOME``)."""
     home.mkdir(parents=True, exist_ok=True)
-    text = _DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT, log_level=log_level)
+    text = _DAGSTER_YAML.format(
+        pool_limit=API_POOL_LIMIT,
+        log_level=log_level,
+        retention_days=retention_days,
+        skipped_days=min(SKIPPED_TICK_DAYS, retention_days),
+    )
     (home / "dagster.yaml").write_text(text)
     return home
 
@@ -82,7 +97,7 @@ def prepare_instance(settings: Settings) -> dict[str, str]:
     """
     from wx_pipeline.warehouse.embedded import ensure_database, warehouse_url
 
-    home = write_dagster_yaml(dagster_home(settings), settings.log_level)
+    home = write_dagster_yaml(dagster_home(settings), settings.log_level, settings.retention_days)
     url = warehouse_url(settings)
     if settings.warehouse_url is None:
         url = ensure_database(url, "dagster")  # the embedded server: keep run history apart

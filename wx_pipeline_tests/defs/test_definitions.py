@@ -171,6 +171,7 @@ def test_schedules_and_partitions_follow_the_data_ready_time(wx_env: pytest.Monk
         "monthly": "45 11 1 * *",
         "late_data_refresh": "15 12 * * *",
         "history_fill": "15 13 * * *",
+        "retention": "45 13 * * *",
     }
     followers = defs.resolve_asset_graph().get(dg.AssetKey(["wechat", "followers"]))
     partitions = followers.partitions_def
