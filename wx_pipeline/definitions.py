@@ -39,9 +39,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     readable = build_report_assets(dbt)
     daily = [a for g, a in zip(groups, ingestion, strict=True) if g.period is Period.DAY]
     freshness, freshness_sensor = build_freshness(daily, settings.data_ready_time)
-    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable), freshness)
+    marts = dg.AssetSelection.assets(dbt, *readable)
+    jobs = build_jobs(groups, marts, freshness)
+    everything = [*ingestion, dbt, *readable]
+    # After a late-data refresh, the marts that read what it re-pulled.
+    late_marts = (jobs["late_data"].selection.downstream() & marts).resolve(everything)
     return dg.Definitions(
-        assets=[*ingestion, dbt, *readable],
+        assets=everything,
         asset_checks=[
             build_reconciliation_checks(groups),
             build_coverage_checks(groups),
@@ -54,7 +58,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             retention_schedule(settings.data_ready_time),
         ],
         sensors=[
-            build_analytics_sensor(jobs[ANALYTICS_JOB], groups),
+            build_analytics_sensor(jobs[ANALYTICS_JOB], groups, {"late_data": sorted(late_marts)}),
             freshness_sensor,
             *build_alert_sensors(),
         ],
