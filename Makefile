@@ -16,12 +16,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f 2>/dev/null)
 
-.PHONY: help install run stop test lint fmt dev lock bench browser screenshots
+.PHONY: help install run stop test lint fmt dev lock bench soak browser screenshots
 
 help:
 	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
 	@echo "make test   lint + the test suite"
 	@echo "make bench  the benchmark suite, one table (about an hour on 2 cores)"
+	@echo "make soak   a year of nightly runs on one installation, one table per 30 days"
 	@echo "make screenshots  refresh the README's screenshots (deploy/screenshots/) from the browser tests"
 	@echo "make lint | fmt | dev | stop | lock | install"
 
@@ -77,6 +78,10 @@ dev: install
 
 bench: install
 	$(BIN)/python bench/suite.py
+
+# Options in SOAK_ARGS, e.g. `make soak SOAK_ARGS="--days 40 --block 10"`.
+soak: install
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # The k8s lock is the image's plus dagster-k8s, every shared pin held to requirements.lock.
 lock:
