@@ -30,6 +30,7 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
+from dagster_postgres import PostgresEventLogStorage
 
 from wx_pipeline import clock
 from wx_pipeline.defs.partitions import TIMEZONE
@@ -70,12 +71,11 @@ def _utc(moment: datetime) -> datetime:
 def prune_runs(instance: dg.DagsterInstance, before: datetime) -> Pruned:
     """Sort the finished runs created and last updated before ``before``, oldest first, from
     where the previous pass stopped (see the module docstring); returns what went."""
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-    from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
+    from dagster_postgres import PostgresRunStorage
 
     events, runs = instance.event_log_storage, instance.run_storage
-    if not isinstance(events, SqlEventLogStorage) or not isinstance(runs, SqlRunStorage):
-        return Pruned()  # an in-memory instance: nothing kept to prune
+    if not isinstance(events, PostgresEventLogStorage) or not isinstance(runs, PostgresRunStorage):
+        return Pruned()  # every deployment's storage is Postgres; a scratch instance keeps all
     before = _utc(before)
     cursor = runs.get_cursor_values({CURSOR_KEY}).get(CURSOR_KEY)
     after = datetime.fromisoformat(cursor) if cursor else None
@@ -106,7 +106,10 @@ def prune_runs(instance: dg.DagsterInstance, before: datetime) -> Pruned:
 
 
 def _sort(
-    instance: dg.DagsterInstance, events: object, batch: Sequence[dg.DagsterRun], done: Pruned
+    instance: dg.DagsterInstance,
+    events: PostgresEventLogStorage,
+    batch: Sequence[dg.DagsterRun],
+    done: Pruned,
 ) -> None:
     """One transaction over ``batch``'s events; then the runs left with none are deleted and
     every run's compute logs."""
@@ -123,9 +126,11 @@ def _sort(
         "check_evaluation": dg.DagsterEventType.ASSET_CHECK_EVALUATION.value,
         "planned": dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED.value,
     }
-    with events.index_transaction() as conn:  # type: ignore[attr-defined]
-        deleted, kept = conn.execute(sa.text(_SQL), params).one()
-    for run_id in set(ids) - set(kept):
+    with events.index_transaction() as conn:
+        row = conn.execute(sa.text(_SQL), params).one()
+    deleted, kept = int(row.events_deleted), {str(r) for r in row.kept_runs}
+    empty = set(ids) - kept
+    for run_id in empty:
         instance.delete_run(run_id)
     for run_id in ids:
         try:
@@ -133,8 +138,8 @@ def _sort(
         except NotImplementedError:  # a log manager that cannot delete keeps them
             break
     done.runs_sorted += len(ids)
-    done.runs_deleted += len(set(ids) - set(kept))
-    done.events_deleted += int(deleted)
+    done.runs_deleted += len(empty)
+    done.events_deleted += deleted
 
 
 def remove_stale_temp_files(settings: Settings, now: datetime) -> int:
