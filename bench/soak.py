@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -150,8 +151,19 @@ class RunTime:
     job: str
     run_id: str
     seconds: float
+    cpu: float = 0.0  # CPU seconds of this process, its children (dbt) and PostgreSQL
     ingest: float = 0.0  # the run's ingestion steps (Dagster's step stats)
     dbt: float = 0.0  # its dbt step
+
+    def __add__(self, other: RunTime) -> RunTime:
+        return RunTime(
+            self.job,
+            self.run_id,
+            self.seconds + other.seconds,
+            self.cpu + other.cpu,
+            self.ingest + other.ingest,
+            self.dbt + other.dbt,
+        )
 
 
 @dataclass
@@ -159,19 +171,19 @@ class Day:
     day: date
     runs: list[tuple[str, RunTime]] = field(default_factory=list)  # (schedule or sensor, run)
 
-    def nightly(self) -> tuple[float, float, float]:
-        """(wall, ingestion steps, dbt step) of the nightly run and the marts' run after it."""
-        wall = ingest = dbt = 0.0
+    def nightly(self) -> RunTime:
+        """The nightly run and the marts' run after it, summed."""
+        total = RunTime("nightly", "", 0.0)
         after_nightly = False
         for origin, run in self.runs:
             if origin == "nightly" or (after_nightly and run.job == "analytics"):
-                wall, ingest, dbt = wall + run.seconds, ingest + run.ingest, dbt + run.dbt
+                total += run
             after_nightly = origin == "nightly"
-        return wall, ingest, dbt
+        return total
 
     def others(self) -> float:
         """Wall seconds of every other run of the day."""
-        return sum(r.seconds for _, r in self.runs) - self.nightly()[0]
+        return sum(r.seconds for _, r in self.runs) - self.nightly().seconds
 
 
 class Installation:
@@ -182,9 +194,17 @@ class Installation:
     runs list and the retention see a year go by, not an hour."""
 
     def __init__(
-        self, defs: Any, instance: Any, base_url: str, url: str, log: Path, start: datetime
+        self,
+        defs: Any,
+        instance: Any,
+        base_url: str,
+        url: str,
+        log: Path,
+        start: datetime,
+        cpu: Callable[[], float],
     ) -> None:
         self.defs, self.instance, self.base_url, self.log = defs, instance, base_url, log
+        self.cpu = cpu
         self.repository = defs.get_repository_def()
         self.schedules = [defs.resolve_schedule_def(s.name) for s in defs.schedules]
         self.sensor = defs.resolve_sensor_def("analytics_after_ingestion")
@@ -257,11 +277,11 @@ class Installation:
         from wx_pipeline.runner import execute_job
 
         shift = self.moment.timestamp() - time.time()
-        started = time.perf_counter()
+        cpu, started = self.cpu(), time.perf_counter()
         # dbt's output, which dagster-dbt echoes, goes to the log rather than the table.
         with self.log.open("a") as log, redirect_stdout(log):
             result = execute_job(get_settings(), self.defs, self.instance, job, tags, selection)
-        run = RunTime(job, result.run_id, time.perf_counter() - started)
+        run = RunTime(job, result.run_id, time.perf_counter() - started, self.cpu() - cpu)
         self.moment += timedelta(seconds=run.seconds)
         self.storage.execute(
             "UPDATE runs SET create_timestamp = create_timestamp + make_interval(secs => %(s)s),"
@@ -278,6 +298,21 @@ class Installation:
             elif step.step_key == DBT_STEP:
                 run.dbt += step.end_time - step.start_time
         return run
+
+
+def cpu_seconds(warehouse: Warehouse) -> Callable[[], float]:
+    """CPU seconds so far of this process, the children it waited for (dbt) and PostgreSQL:
+    a run's share is the difference of two readings, less moved by a busy machine than its
+    wall time."""
+
+    def total() -> float:
+        me, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime + warehouse.cpu()
+
+    return total
 
 
 # --- what the installation holds ---------------------------------------------------------------
@@ -430,8 +465,8 @@ def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def mart_plans(url: str, day: date) -> dict[str, list[str]]:
     """Each incremental mart's query for the window ``day`` as the nightly build compiles it,
-    under EXPLAIN: how it reads each fact table (``Seq Scan`` is a full scan; its size in
-    pages follows)."""
+    under EXPLAIN ANALYZE: its time, and how it reads each fact table (``Seq Scan`` is a full
+    scan; the table's size in pages follows)."""
     from wx_pipeline.dbt_project import run_dbt, window_env
 
     with tempfile.TemporaryDirectory(prefix="wx-soak-dbt-") as target:
@@ -446,17 +481,18 @@ def mart_plans(url: str, day: date) -> dict[str, list[str]]:
         pages = {
             str(name): int(n)
             for name, n in conn.execute(
-                "SELECT c.relname, c.relpages FROM pg_class c JOIN pg_namespace n "
+                "SELECT c.relname, pg_relation_size(c.oid) / current_setting('block_size')::int "
+                "FROM pg_class c JOIN pg_namespace n "
                 "ON n.oid = c.relnamespace WHERE n.nspname = 'wechat' AND c.relkind = 'r'"
             )
         }
         for result in sorted(results, key=lambda r: str(r["unique_id"])):
             if not str(result["unique_id"]).startswith("model."):
                 continue  # the models' tests come along with them
-            query = f"EXPLAIN (VERBOSE, FORMAT JSON) {result['compiled_code']}"
+            query = f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {result['compiled_code']}"
             row = conn.execute(query).fetchone()
             assert row is not None
-            scans = []
+            scans = [f"{row[0][0]['Execution Time']:.1f} ms"]
             for node in _plan_nodes(row[0][0]["Plan"]):
                 if node.get("Schema") != "wechat" or "Relation Name" not in node:
                     continue
@@ -465,15 +501,15 @@ def mart_plans(url: str, day: date) -> dict[str, list[str]]:
                 index = node.get("Index Name") or (inner or {}).get("Index Name")
                 where = f" ({index})" if index else f" of {pages.get(table, 0)} pages"
                 scans.append(f"{table}: {how}{where}")
-            plans[str(result["unique_id"]).rsplit(".", 1)[-1]] = sorted(set(scans))
+            plans[str(result["unique_id"]).rsplit(".", 1)[-1]] = [scans[0], *sorted(set(scans[1:]))]
     return plans
 
 
 def print_plans(plans: dict[str, list[str]], day: date) -> None:
     full = [m for m, scans in plans.items() if any(": Seq Scan" in s for s in scans)]
-    print(f"incremental marts' queries for {day} (EXPLAIN), fact tables read:")
-    for mart, scans in plans.items():
-        print(f"  {mart}: {'; '.join(scans) or 'no fact table'}")
+    print(f"incremental marts' queries for {day} (EXPLAIN ANALYZE), fact tables read:")
+    for mart, (took, *scans) in plans.items():
+        print(f"  {mart} ({took}): {'; '.join(scans) or 'no fact table'}")
     print(f"  {len(plans) - len(full)} of {len(plans)} marts read their window through indexes")
 
 
@@ -486,7 +522,7 @@ def _mb(n: float) -> str:
 
 def print_table(blocks: Sequence[Block]) -> None:
     head = (
-        "days", "nightly s", "ingest s", "dbt s", "other s",
+        "days", "nightly s", "CPU s", "ingest s", "dbt s", "other s",
         "runs", "MB", "events", "MB", "assets MB", "ticks",
         "logs MB", "reports MB", "home MB",
         "wechat MB", "raw MB", "meta MB", "marts MB",
@@ -500,9 +536,10 @@ def print_table(blocks: Sequence[Block]) -> None:
         lines.append(
             (
                 f"{(b.days[0].day - first).days + 1}-{(b.last_day - first).days + 1}",
-                f"{statistics.median(n[0] for n in nightly):.1f}",
-                f"{statistics.median(n[1] for n in nightly):.1f}",
-                f"{statistics.median(n[2] for n in nightly):.1f}",
+                f"{statistics.median(n.seconds for n in nightly):.1f}",
+                f"{statistics.median(n.cpu for n in nightly):.1f}",
+                f"{statistics.median(n.ingest for n in nightly):.1f}",
+                f"{statistics.median(n.dbt for n in nightly):.1f}",
                 f"{statistics.median(d.others() for d in b.days):.1f}",
                 f"{runs[0]:,}",
                 _mb(runs[1]),
@@ -543,16 +580,18 @@ STORES: dict[str, Callable[[Block], int]] = {
 def print_ratios(
     days: Sequence[Day], blocks: Sequence[Block], span: int, accounts: int, horizon: int
 ) -> None:
-    nightly = [d.nightly()[0] for d in days]
-    if len(nightly) >= 2 * span:
-        first, last = nightly[:span], nightly[-span:]
-        mean = statistics.mean(last) / statistics.mean(first)
-        median = statistics.median(last) / statistics.median(first)
-        print(
-            f"nightly run, last {span} / first {span}: mean {statistics.mean(last):.2f} / "
-            f"{statistics.mean(first):.2f} s = {mean:.2f}x, median {median:.2f}x "
-            "(target <= 1.1x)"
-        )
+    if len(days) >= 2 * span:
+        for label, field_name in (("", "seconds"), (" CPU", "cpu")):
+            first = [float(getattr(d.nightly(), field_name)) for d in days[:span]]
+            last = [float(getattr(d.nightly(), field_name)) for d in days[-span:]]
+            mean = statistics.mean(last) / statistics.mean(first)
+            median = statistics.median(last) / statistics.median(first)
+            print(
+                f"nightly run{label}, last {span} / first {span}: mean "
+                f"{statistics.mean(last):.2f} / {statistics.mean(first):.2f} s = {mean:.2f}x, "
+                f"median {statistics.median(last):.2f} / {statistics.median(first):.2f} s = "
+                f"{median:.2f}x (target <= 1.1x)"
+            )
     if len(blocks) < 2:
         return
     a, b = blocks[0].ui_ms, blocks[-1].ui_ms
@@ -613,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             get_settings.cache_clear()
             settings = get_settings()
-            days, blocks = soak(settings, base_url, url, home, start, args.days, args.block)
+            days, blocks = soak(settings, warehouse, base_url, home, start, args.days, args.block)
             plans = mart_plans(url, LAST)
     finally:
         warehouse.server.cleanup()
@@ -637,17 +676,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def soak(
-    settings: Any, base_url: str, url: str, home: Path, start: datetime, days: int, block: int
+    settings: Any,
+    warehouse: Warehouse,
+    base_url: str,
+    home: Path,
+    start: datetime,
+    days: int,
+    block: int,
 ) -> tuple[list[Day], list[Block]]:
     """Every day's schedules, one day after the other from ``start``; a block's figures at
     its end."""
     from wx_pipeline.runner import open_instance
 
+    url = str(settings.warehouse_url)
     out: list[Day] = []
     blocks: list[Block] = []
     loads: list[float] = []
     with open_instance(settings) as (defs, instance), ExitStack() as stack:
-        installation = Installation(defs, instance, base_url, url, OUT / "soak.log", start)
+        installation = Installation(
+            defs, instance, base_url, url, OUT / "soak.log", start, cpu_seconds(warehouse)
+        )
         stack.callback(installation.storage.close)
         web: str | None = None
         for i in range(days):

@@ -69,15 +69,20 @@ def test_soak_smoke_prints_its_table() -> None:
     assert [first.split()[0], last.split()[0]] == ["1-2", "3-4"]
     for row in (first, last):
         cells = row.split()
-        nightly, ingest, dbt = (float(c) for c in cells[1:4])
+        nightly, cpu, ingest, dbt = (float(c) for c in cells[1:5])
         assert 0 < ingest + dbt < nightly
-        runs, events = (int(c.replace(",", "")) for c in (cells[5], cells[7]))
+        assert cpu > 0
+        runs, events = (int(c.replace(",", "")) for c in (cells[6], cells[8]))
         assert runs >= 6  # nightly, marts, late data, marts, history fill, retention a day
         assert events > 0
     assert "4 days" in note
     assert any(line.startswith("nightly run, last 2 / first 2:") for line in rest)
+    assert any(line.startswith("nightly run CPU, last 2 / first 2:") for line in rest)
     growth = [line for line in rest if line.startswith("  Dagster events")]
     assert growth
     assert float(growth[0].split()[2].replace(",", "")) > 0  # kB per account-day
     marts = [line for line in rest if line.startswith("  fct_")]
-    assert any(line.startswith("  fct_reads_hourly: user_read_hour: ") for line in marts)
+    assert any(
+        line.startswith("  fct_reads_hourly (") and " ms): user_read_hour: " in line
+        for line in marts
+    )
