@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds -type f 2>/dev/null)
 
-.PHONY: help install bi-install run stop test test-fast lint fmt dev lock bench browser screenshots rehearse bi
+.PHONY: help install bi-install run stop test test-fast lint fmt dev lock bench soak browser screenshots rehearse bi
 
 help:
 	@echo "make run    the pipeline end to end on embedded defaults (last 30 days), with a summary"
@@ -27,6 +27,7 @@ help:
 	@echo "make test-fast  the unit and module tests only (no end-to-end, deploy, browser or reliability ones)"
 	@echo "make bench  the benchmark suite, one table (about an hour on 2 cores)"
 	@echo "make bi     Apache Superset with the dashboards on the marts, on http://127.0.0.1:8088"
+	@echo "make soak   a year of nightly runs on one installation, one table per 30 days"
 	@echo "make screenshots  refresh the README's screenshots (deploy/screenshots/) from the browser tests"
 	@echo "make rehearse  build the image and run docker-compose.yml under podman, each step checked"
 	@echo "make lint | fmt | dev | stop | lock | install"
@@ -112,6 +113,10 @@ dev: install
 
 bench: install
 	$(BIN)/python bench/suite.py
+
+# Options in SOAK_ARGS, e.g. `make soak SOAK_ARGS="--days 40 --block 10"`.
+soak: install
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # The k8s lock is the image's plus dagster-k8s, every shared pin held to requirements.lock.
 lock:

@@ -217,14 +217,17 @@ def fact_rows(url: str, since: datetime | None = None) -> int:
 
 
 @contextmanager
-def simulator(accounts: Accounts, latency_ms: float = 0.0) -> Iterator[tuple[str, psutil.Process]]:
-    """A fresh simulator process (cold), its base URL and process."""
+def simulator(
+    accounts: Accounts, latency_ms: float = 0.0, now: datetime = NOW
+) -> Iterator[tuple[str, psutil.Process]]:
+    """A fresh simulator process (cold), its base URL and process; its clock starts at
+    ``now`` and runs on (``/_sim/clock`` moves it)."""
     args = [
         str(BIN / "wx-pipeline"),
         "simulator",
         "--port", "0",
         "--seed", "7",
-        "--now", NOW.strftime("%Y-%m-%d %H:%M"),
+        "--now", now.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
         "--accounts", str(accounts.sim_file),
         "--daily-quota", "1000000",
         "--latency-ms", str(latency_ms),

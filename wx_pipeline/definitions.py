@@ -16,6 +16,7 @@ from wx_pipeline.defs.history import build_coverage_checks, history_fill, histor
 from wx_pipeline.defs.ingestion import asset_key_by_table, build_ingestion_asset, ingestion_groups
 from wx_pipeline.defs.report import build_report_assets
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.defs.retention import retention, retention_schedule
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, build_jobs, build_schedules
 from wx_pipeline.defs.sensors import build_analytics_sensor
 from wx_pipeline.marts.run import MANIFEST_PATH, prepare_manifest
@@ -39,21 +40,26 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     readable = build_report_assets(dbt)
     daily = [a for g, a in zip(groups, ingestion, strict=True) if g.period is Period.DAY]
     freshness, freshness_sensor = build_freshness(daily, settings.data_ready_time)
-    jobs = build_jobs(groups, dg.AssetSelection.assets(dbt, *readable), freshness)
+    marts = dg.AssetSelection.assets(dbt, *readable)
+    jobs = build_jobs(groups, marts, freshness)
+    everything = [*ingestion, dbt, *readable]
+    # After a late-data refresh, the marts that read what it re-pulled.
+    late_marts = (jobs["late_data"].selection.downstream() & marts).resolve(everything)
     return dg.Definitions(
-        assets=[*ingestion, dbt, *readable, *exposure_specs()],
+        assets=[*everything, *exposure_specs()],
         asset_checks=[
             build_reconciliation_checks(groups),
             build_coverage_checks(groups),
             *freshness,
         ],
-        jobs=[*jobs.values(), history_fill],
+        jobs=[*jobs.values(), history_fill, retention],
         schedules=[
             *build_schedules(jobs, groups, settings.data_ready_time),
             history_schedule(settings.data_ready_time),
+            retention_schedule(settings.data_ready_time),
         ],
         sensors=[
-            build_analytics_sensor(jobs[ANALYTICS_JOB], groups),
+            build_analytics_sensor(jobs[ANALYTICS_JOB], groups, {"late_data": sorted(late_marts)}),
             freshness_sensor,
             *build_alert_sensors(),
         ],

@@ -1,6 +1,6 @@
 """The benchmarks' smoke versions, so that they cannot rot: the suite's agency 3 accounts x 30
 days through the real processes (pipeline, simulator, PostgreSQL), every call needed and made;
-the COPY encoding benchmark on two weeks."""
+the COPY encoding benchmark on two weeks; the soak on four days."""
 
 from __future__ import annotations
 
@@ -60,3 +60,29 @@ def test_copy_encoding_bench_prints_every_text_table() -> None:
     assert int(total[1].replace(",", "")) == sum(counts) > 0
     assert float(total[2]) > 0  # binary seconds
     assert float(total[4]) > 0  # CSV seconds
+
+
+def test_soak_smoke_prints_its_table() -> None:
+    lines = _printed("soak.py", "--days", "4", "--block", "2", "--span", "2", timeout=900)
+    header, _rule, first, last, note, *rest = lines
+    assert header.split()[:3] == ["days", "nightly", "s"]
+    assert [first.split()[0], last.split()[0]] == ["1-2", "3-4"]
+    for row in (first, last):
+        cells = row.split()
+        nightly, cpu, ingest, dbt = (float(c) for c in cells[1:5])
+        assert 0 < ingest + dbt < nightly
+        assert cpu > 0
+        runs, events = (int(c.replace(",", "")) for c in (cells[6], cells[8]))
+        assert runs >= 6  # nightly, marts, late data, marts, history fill, retention a day
+        assert events > 0
+    assert "4 days" in note
+    assert any(line.startswith("nightly run, last 2 / first 2:") for line in rest)
+    assert any(line.startswith("nightly run CPU, last 2 / first 2:") for line in rest)
+    growth = [line for line in rest if line.startswith("  Dagster events")]
+    assert growth
+    assert float(growth[0].split()[2].replace(",", "")) > 0  # kB per account-day
+    marts = [line for line in rest if line.startswith("  fct_")]
+    assert any(
+        line.startswith("  fct_reads_hourly (") and " ms): user_read_hour: " in line
+        for line in marts
+    )

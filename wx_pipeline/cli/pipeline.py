@@ -138,7 +138,7 @@ def status(as_json: bool) -> None:
 def report(accounts: tuple[str, ...], start: Any, end: Any, output: Path | None) -> None:
     """Write the HTML report of the marts (one self-contained file) and print its path."""
     from wx_pipeline.defs.resources import configured_accounts
-    from wx_pipeline.report import build_report, write_report
+    from wx_pipeline.report import build_report, report_path, reports_dir, write_report
     from wx_pipeline.warehouse.db import make_engine
     from wx_pipeline.warehouse.embedded import warehouse_url
 
@@ -154,7 +154,7 @@ def report(accounts: tuple[str, ...], start: Any, end: Any, output: Path | None)
         )
     finally:
         engine.dispose()
-    path = output or settings.home / "reports" / f"report-{built.period.last}.html"
+    path = output or report_path(reports_dir(settings.home), built.period.last)
     click.echo(write_report(built, path))
 
 

@@ -54,9 +54,19 @@ concurrency:
 python_logs:  # the client's retry warnings show in the run's event log
   managed_python_loggers: [wx_pipeline]
   python_log_level: {log_level}
+retention:  # the daemon's tick history, kept as long as the runs' detail (WX_RETENTION_DAYS)
+  schedule:
+    purge_after_days: {retention_days}
+  sensor:
+    purge_after_days:
+      skipped: {skipped_days}
+      failure: {retention_days}
+      success: {retention_days}
 telemetry:
   enabled: false
 """
+#: Days a sensor's skipped ticks are kept (every 30 s, they say only that nothing happened).
+SKIPPED_TICK_DAYS = 7
 
 
 class RunFailedError(WxUserError):
@@ -67,10 +77,15 @@ def dagster_home(settings: Settings) -> Path:
     return settings.home / "dagster"
 
 
-def write_dagster_yaml(home: Path, log_level: str = "WARNING") -> Path:
+def write_dagster_yaml(home: Path, log_level: str = "WARNING", retention_days: int = 90) -> Path:
     """Write the instance config into ``home`` (``DAGSTER_HOME``)."""
     home.mkdir(parents=True, exist_ok=True)
-    text = _DAGSTER_YAML.format(pool_limit=API_POOL_LIMIT, log_level=log_level)
+    text = _DAGSTER_YAML.format(
+        pool_limit=API_POOL_LIMIT,
+        log_level=log_level,
+        retention_days=retention_days,
+        skipped_days=min(SKIPPED_TICK_DAYS, retention_days),
+    )
     (home / "dagster.yaml").write_text(text)
     return home
 
@@ -83,7 +98,7 @@ def prepare_instance(settings: Settings) -> dict[str, str]:
     """
     from wx_pipeline.warehouse.embedded import ensure_database, warehouse_url
 
-    home = write_dagster_yaml(dagster_home(settings), settings.log_level)
+    home = write_dagster_yaml(dagster_home(settings), settings.log_level, settings.retention_days)
     url = warehouse_url(settings)
     if settings.warehouse_url is None:
         url = ensure_database(url, "dagster")  # the embedded server: keep run history apart
@@ -170,7 +185,7 @@ def check_range(settings: Settings, first: date, last: date) -> None:
 
 
 @contextmanager
-def _instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
+def open_instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
     """(definitions, instance) for in-process runs recorded in the UI's instance."""
     import dagster as dg
 
@@ -245,7 +260,7 @@ def reap_dead_runs(instance: Any, settings: Settings | None = None) -> list[str]
     return reaped
 
 
-def _execute(
+def execute_job(
     settings: Settings,
     defs: Any,
     instance: Any,
@@ -320,12 +335,12 @@ def run_pipeline(
         select_accounts(settings.accounts(), accounts)  # an unknown id: one line, before anything
     started = time.perf_counter()
     summary = RunSummary(first, last)
-    with _instance(settings) as (defs, instance):
+    with open_instance(settings) as (defs, instance):
         for job_name, tags in _run_plan(first, last):
             selected = _selection(defs, defs.resolve_job_def(job_name), groups)
             if selected is not None and not selected:
                 continue
-            result = _execute(
+            result = execute_job(
                 settings, defs, instance, job_name, {**tags, **accounts_tags(accounts)}, selected
             )
             summary.run_ids.append(result.run_id)
@@ -360,8 +375,8 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
     if accounts and not settings.uses_simulator:
         select_accounts(settings.accounts(), accounts)
     started = time.perf_counter()
-    with _instance(settings) as (defs, instance):
-        result = _execute(settings, defs, instance, HISTORY_JOB, accounts_tags(accounts))
+    with open_instance(settings) as (defs, instance):
+        result = execute_job(settings, defs, instance, HISTORY_JOB, accounts_tags(accounts))
         meta = _op_metadata(result)
         out = HistorySummary(
             str(meta.get("summary", "history: done")),
@@ -377,7 +392,7 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
             engine.dispose()
         if loaded is not None:
             tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
-            out.run_ids.append(_execute(settings, defs, instance, ANALYTICS_JOB, tags).run_id)
+            out.run_ids.append(execute_job(settings, defs, instance, ANALYTICS_JOB, tags).run_id)
     out.seconds = time.perf_counter() - started
     return out
 

@@ -67,6 +67,7 @@ _EXPECTED: dict[str, str] = {
     "token_mode": "'stable' or 'token'",
     "now": "a Beijing time 'YYYY-MM-DD HH:MM' or an ISO 8601 time with offset",
     "data_ready_time": "a Beijing time of day HH:MM between 00:00 and 20:00",
+    "retention_days": "a positive integer (days)",
     "component_app_id": "the app id of a WeChat Open Platform third-party platform, like "
     "wx0123456789abcdef",
     "component_app_secret": "the platform's non-empty AppSecret",
@@ -211,6 +212,9 @@ class Settings(BaseSettings):
     #: Pins the pipeline's clock (tests, replays); unset: the real time. See clock.py.
     now: datetime | None = None
     data_ready_time: time = DEFAULT_DATA_READY_TIME
+    #: Days the detail of finished runs, tick history, old reports and call counts are kept
+    #: (see defs/retention.py); what is materialised is kept whatever its age.
+    retention_days: int = Field(default=90, ge=1)
     #: The third-party platform, for accounts with ``authorizer_refresh_token_env``.
     component_app_id: str | None = None
     component_app_secret: SecretStr | None = None

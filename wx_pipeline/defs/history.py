@@ -18,6 +18,7 @@ from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.ingestion import POOL, IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
+from wx_pipeline.defs.schedules import after_ready
 from wx_pipeline.defs.tags import run_accounts, select_accounts
 from wx_pipeline.pipeline.history import (
     LATE_DATA_AFTER_READY,
@@ -130,12 +131,11 @@ def history_fill() -> None:
 
 def history_schedule(ready: time) -> dg.ScheduleDefinition:
     """Daily, an hour after the late-data refresh starts (after the nightly run too)."""
-    after = LATE_DATA_AFTER_READY + timedelta(hours=1)
-    minutes = ready.hour * 60 + ready.minute + int(after.total_seconds()) // 60
+    hour, minute = after_ready(ready, LATE_DATA_AFTER_READY + timedelta(hours=1))
     return dg.ScheduleDefinition(
         name="history_fill",
         job=history_fill,
-        cron_schedule=f"{minutes % 60} {minutes // 60} * * *",
+        cron_schedule=f"{minute} {hour} * * *",
         execution_timezone=TIMEZONE,
         description="Fill every account's missing history within today's quota.",
     )

@@ -26,15 +26,11 @@ from wx_pipeline.marts.run import (
     project_version,
     run_dbt,
 )
-from wx_pipeline.report import build_report, write_report
+from wx_pipeline.report import build_report, report_path, reports_dir, write_report
 
 REPORT_KEY = dg.AssetKey(["analytics", "report"])
 DOCS_KEY = dg.AssetKey(["analytics", "dbt_docs"])
 GROUP = "analytics"
-
-
-def reports_dir() -> Path:
-    return get_settings().home / "reports"
 
 
 def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
@@ -56,7 +52,7 @@ def build_report_assets(marts: dg.AssetsDefinition) -> list[dg.AssetsDefinition]
         built = build_report(
             warehouse.engine(), last=window[1] if window else None, account_names=names
         )
-        path = write_report(built, reports_dir() / f"report-{built.period.last}.html")
+        path = write_report(built, report_path(reports_dir(get_settings().home), built.period.last))
         # The newest report under a name that does not change (bookmarks, a web server).
         latest = path.with_name("latest.html")
         shutil.copyfile(path, latest)

@@ -89,7 +89,7 @@ def build_jobs(
     }
 
 
-def _after(ready: time, delay: timedelta) -> tuple[int, int]:
+def after_ready(ready: time, delay: timedelta) -> tuple[int, int]:
     """(hour, minute) ``delay`` after ``ready``; settings keep ready <= 20:00, so the same day."""
     total = ready.hour * 60 + ready.minute + int(delay.total_seconds()) // 60
     return total // 60, total % 60
@@ -103,10 +103,10 @@ def build_schedules(
     revising = sorted(
         e.name for g in groups for e in g.endpoints if e.revision_days or e.has_is_delay
     )
-    nightly_h, nightly_m = _after(ready, NIGHTLY_AFTER_READY)
-    weekly_h, weekly_m = _after(ready, timedelta(minutes=60))
-    monthly_h, monthly_m = _after(ready, timedelta(minutes=90))
-    late_h, late_m = _after(ready, LATE_DATA_AFTER_READY)
+    nightly_h, nightly_m = after_ready(ready, NIGHTLY_AFTER_READY)
+    weekly_h, weekly_m = after_ready(ready, timedelta(minutes=60))
+    monthly_h, monthly_m = after_ready(ready, timedelta(minutes=90))
+    late_h, late_m = after_ready(ready, LATE_DATA_AFTER_READY)
 
     @dg.schedule(
         name="late_data_refresh",

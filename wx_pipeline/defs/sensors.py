@@ -4,12 +4,14 @@
 late-data schedules, a job launched from the UI, an asset backfill, the history fill) is
 followed by one ``analytics`` run that rebuilds the marts for exactly the days (and accounts)
 that run loaded: from its partition tags, or for the history fill from the coverage ledger. It
-is on by default: the marts must never lag the facts because a toggle was forgotten.
+is on by default: the marts must never lag the facts because a toggle was forgotten. After a
+late-data refresh it rebuilds only the marts downstream of what the refresh re-pulled (the
+article figures): the others' inputs did not change, and a whole build is twice the time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -30,9 +32,15 @@ if TYPE_CHECKING:  # define_asset_job's return type, not exported by dagster its
 
 
 def build_analytics_sensor(
-    analytics: UnresolvedAssetJobDefinition, groups: Sequence[IngestionGroup]
+    analytics: UnresolvedAssetJobDefinition,
+    groups: Sequence[IngestionGroup],
+    marts_after: Mapping[str, Sequence[dg.AssetKey]] | None = None,
 ) -> dg.SensorDefinition:
+    """``marts_after``: for a job whose runs re-pull only some assets (the late-data refresh),
+    the assets of ``analytics`` downstream of them, the only ones its marts' run rebuilds;
+    every other run's marts' run rebuilds all."""
     daily = {g.key for g in groups if g.period is Period.DAY}
+    subsets = dict(marts_after or {})
 
     @dg.run_status_sensor(
         name="analytics_after_ingestion",
@@ -61,6 +69,8 @@ def build_analytics_sensor(
             return dg.SkipReason(f"run {run.run_id} loaded no daily partitions")
         # The same days, and the same accounts when the run was limited to some.
         tags = {**window_tags(*window), **accounts_tags(run_accounts(run.tags))}
-        return dg.RunRequest(run_key=run.run_id, tags=tags)
+        return dg.RunRequest(
+            run_key=run.run_id, tags=tags, asset_selection=subsets.get(run.job_name)
+        )
 
     return analytics_after_ingestion

@@ -113,7 +113,7 @@ def account_status(
         if account.app_id in granted:
             status.authorised, status.authorisation = _authorisation(granted[account.app_id])
         by_family: dict[str, tuple[FamilyStatus, set[date]]] = {}
-        ledger = days_loaded(conn, account.app_id)
+        ledger = days_loaded(conn, account.app_id, [e.name for e in endpoints])
         for endpoint in endpoints:
             family, missing = by_family.setdefault(
                 endpoint.asset_group, (FamilyStatus(endpoint.asset_group), set())

@@ -48,6 +48,7 @@ from wx_pipeline.pipeline.store import (
 )
 from wx_pipeline.registry import Endpoint, Window
 from wx_pipeline.runtime.heap import freeze_long_lived
+from wx_pipeline.warehouse.statistics import analyse_grown
 from wx_pipeline.wechat.client import DatacubeClient, Job, JobResult
 from wx_pipeline.wechat.errors import BudgetExceededError
 
@@ -200,6 +201,8 @@ class _Pass:
                 asyncio.run(self._run(work, threads))
         finally:
             self.client.calls.settle()  # calls taken for chunks that never ran go back
+        # A backfill's marts run next: on the statistics of the tables as they are now.
+        analyse_grown(self.engine, self.report.rows)
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 

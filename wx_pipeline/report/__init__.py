@@ -30,6 +30,9 @@ __all__ = [
     "Report",
     "ReportError",
     "build_report",
+    "remove_reports_before",
+    "report_path",
+    "reports_dir",
     "write_report",
 ]
 
@@ -115,6 +118,31 @@ def build_report(
         accounts=data.figures,
         generated_at=generated_at,
     )
+
+
+def reports_dir(home: Path) -> Path:
+    """Where the pipeline writes its reports under ``WX_HOME``."""
+    return home / "reports"
+
+
+def report_path(directory: Path, last: date) -> Path:
+    """The report of the period ending on ``last`` in ``directory``."""
+    return directory / f"report-{last.isoformat()}.html"
+
+
+def remove_reports_before(directory: Path, day: date) -> int:
+    """Delete the reports in ``directory`` of periods ending before ``day`` (``latest.html``
+    and anything not named as ``report_path`` names a report stay); how many went."""
+    removed = 0
+    for path in directory.glob("report-*.html"):
+        try:
+            last = date.fromisoformat(path.stem.removeprefix("report-"))
+        except ValueError:
+            continue
+        if last < day:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def write_report(report: Report, path: str | os.PathLike[str]) -> Path:

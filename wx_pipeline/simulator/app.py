@@ -1,8 +1,8 @@
 """The simulator's HTTP face: WeChat's token, quota and datacube routes, the third-party
 platform's token routes (``/cgi-bin/component/...``), plus ``/_sim/`` admin routes (call log,
-truth, the platform's tickets, revocations and grants) for out-of-process users. Checks run in
-the order the real API appears to apply them: method, token, caller IP, injected fault,
-retirement, body, quota, range. A datacube call with a token issued through the platform is
+truth, the clock, the platform's tickets, revocations and grants) for out-of-process users.
+Checks run in the order the real API appears to apply them: method, token, caller IP, injected
+fault, retirement, body, quota, range. A datacube call with a token issued through the platform is
 checked against the platform's IP whitelist (61004) and the permission sets the account
 granted it (48001), not the account's whitelist.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -472,6 +472,21 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
             }
         return Response(json.dumps(stats), media_type="application/json")
 
+    async def sim_clock(request: Request) -> Response:
+        """``POST ?now=ISO 8601 with offset``: move the clock there (a replay of consecutive
+        days follows the pipeline's pinned clock without restarting, caches kept); any
+        method answers the clock's time."""
+        if request.method == "POST":
+            try:
+                moment = datetime.fromisoformat(request.query_params["now"])
+                if moment.tzinfo is None:
+                    raise ValueError(f"{moment} has no UTC offset")
+            except (KeyError, ValueError) as exc:
+                return admin_error(exc)
+            state.clock.set(moment)
+        now = state.clock.beijing().isoformat()
+        return Response(json.dumps({"now": now}), media_type="application/json")
+
     async def sim_truth(request: Request) -> Response:
         q = request.query_params
         try:
@@ -506,6 +521,7 @@ def create_app(state: SimulatorState, pusher: Pusher | None = None) -> Starlette
             Route("/_sim/calls", sim_calls),
             Route("/_sim/truth", sim_truth),
             Route("/_sim/stats", sim_stats),
+            Route("/_sim/clock", sim_clock, methods=["GET", "POST"]),
         ],
         exception_handlers={ClientDisconnect: client_gone},
     )

@@ -96,3 +96,9 @@ def calls_on(
         (row.account_id, row.endpoint): DayCalls(int(row.calls), bool(row.exhausted))
         for row in conn.execute(query)
     }
+
+
+def forget_calls_before(conn: sa.Connection, day: date) -> int:
+    """Delete the counts of days before ``day``: a budget is only ever taken from today's;
+    returns how many rows went."""
+    return int(conn.execute(sa.delete(_t).where(_t.c.day < day)).rowcount)

@@ -96,13 +96,18 @@ def write_ledger(
     )
 
 
-def days_loaded(conn: sa.Connection, account_id: str) -> dict[str, dict[date, bool]]:
-    """{endpoint: {day: final}} of what the ledger holds for one account: one query per account
-    (a hundred accounts' status asked 2,100 times, once per endpoint), and one account's decade
-    at a time in memory, not every account's."""
+def days_loaded(
+    conn: sa.Connection, account_id: str, endpoints: Sequence[str] | None = None
+) -> dict[str, dict[date, bool]]:
+    """{endpoint: {day: final}} of what the ledger holds for one account (of ``endpoints``
+    only, when given): one query per account (a hundred accounts' status asked 2,100 times,
+    once per endpoint), and one account's decade at a time in memory, not every account's."""
     query = sa.select(coverage.c.endpoint, coverage.c.day, coverage.c.final).where(
         coverage.c.account_id == account_id
     )
+    if endpoints is not None:
+        # An asset's status reads its own endpoints' days: all 21 each time was 7x the rows.
+        query = query.where(coverage.c.endpoint.in_(list(endpoints)))
     loaded: dict[str, dict[date, bool]] = {}
     for row in conn.execute(query):
         loaded.setdefault(row.endpoint, {})[row.day] = bool(row.final)

@@ -28,6 +28,7 @@ def test_defaults(wx_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.span_overrides == {}
     assert settings.api_concurrency == 4
     assert settings.daily_budget is None
+    assert settings.retention_days == 90
     assert settings.token_mode == "stable"
     assert settings.accounts() == []
     assert settings.uses_simulator
@@ -41,6 +42,7 @@ def test_values_are_parsed(wx_env: pytest.MonkeyPatch) -> None:
     wx_env.setenv("WX_SPAN_OVERRIDES", "getupstreammsgweek=1, getupstreammsgdist=15")
     wx_env.setenv("WX_API_CONCURRENCY", "8")
     wx_env.setenv("WX_DAILY_BUDGET", "500")
+    wx_env.setenv("WX_RETENTION_DAYS", "400")
     wx_env.setenv("WX_TOKEN_MODE", "token")
     wx_env.setenv("WX_API_BASE_URL", "http://127.0.0.1:8000/")
     settings = load_settings()
@@ -49,6 +51,7 @@ def test_values_are_parsed(wx_env: pytest.MonkeyPatch) -> None:
     assert settings.span_overrides == {"getupstreammsgweek": 1, "getupstreammsgdist": 15}
     assert settings.api_concurrency == 8
     assert settings.daily_budget == 500
+    assert settings.retention_days == 400
     assert settings.token_mode == "token"
     assert settings.resolved_api_base_url() == "http://127.0.0.1:8000"
     assert not settings.uses_simulator
@@ -86,6 +89,7 @@ def test_empty_value_means_unset(wx_env: pytest.MonkeyPatch) -> None:
         ("WX_API_CONCURRENCY", "0", "expected a positive integer"),
         ("WX_API_CONCURRENCY", "many", "expected a positive integer"),
         ("WX_DAILY_BUDGET", "-1", "expected a positive integer"),
+        ("WX_RETENTION_DAYS", "0", "expected a positive integer (days)"),
         ("WX_TOKEN_MODE", "oauth", "expected 'stable' or 'token'"),
         ("WX_ACCOUNTS_FILE", "/does/not/exist.yaml", "expected a path to an existing YAML file"),
         ("WX_NOW", "yesterday", "expected a Beijing time 'YYYY-MM-DD HH:MM'"),

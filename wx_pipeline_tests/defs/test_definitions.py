@@ -171,6 +171,7 @@ def test_schedules_and_partitions_follow_the_data_ready_time(wx_env: pytest.Monk
         "monthly": "45 11 1 * *",
         "late_data_refresh": "15 12 * * *",
         "history_fill": "15 13 * * *",
+        "retention": "45 13 * * *",
     }
     followers = defs.resolve_asset_graph().get(dg.AssetKey(["wechat", "followers"]))
     partitions = followers.partitions_def
@@ -221,6 +222,13 @@ def test_marts_follow_every_successful_daily_ingestion(
         assert isinstance(result, dg.RunRequest)
         assert result.run_key == run.run_id
         assert (result.tags["wx/window_start"], result.tags["wx/window_end"]) == window
+        if job_name == "daily":  # every mart
+            assert result.asset_selection is None
+        else:  # the late-data refresh re-pulls articles: the marts that read them
+            rebuilt = {k.to_user_string() for k in result.asset_selection or []}
+            assert {"analytics/fct_article_performance", "analytics/report"} <= rebuilt
+            assert "analytics/fct_follower_growth_daily" not in rebuilt
+            assert not any(k.startswith("wechat/") for k in rebuilt)
 
 
 def test_marts_follow_a_history_fill_over_what_it_loaded(

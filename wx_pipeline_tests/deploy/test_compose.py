@@ -381,3 +381,9 @@ def test_helm_values_match_the_compose_instance() -> None:
     assert retries["retryOnAssetOrOpFailure"] is False
     runs = values["concurrency"]["runs"]["maxConcurrentRuns"]
     assert runs == instance["concurrency"]["runs"]["max_concurrent_runs"]
+    ticks, helm = instance["retention"], values["retention"]
+    assert helm["schedule"]["purgeAfterDays"] == ticks["schedule"]["purge_after_days"]
+    sensor = {k: v for k, v in helm["sensor"]["purgeAfterDays"].items() if v != -1}
+    assert sensor == ticks["sensor"]["purge_after_days"]
+    # As long as the runs' detail the retention job keeps by default (WX_RETENTION_DAYS).
+    assert ticks["schedule"]["purge_after_days"] == Settings.model_fields["retention_days"].default

@@ -321,6 +321,23 @@ def test_call_log(simulator: SimulatorServer) -> None:
     assert simulator.calls == []
 
 
+def test_clock_moves_over_http(simulator: SimulatorServer) -> None:
+    """A replay of consecutive days moves an out-of-process simulator's clock with the
+    pipeline's: a day it refused as not yet final is served once the clock has passed it."""
+    clock = f"{simulator.base_url}/_sim/clock"
+    assert httpx.get(clock).json() == {"now": NOON.isoformat()}
+    today = NOON.date().isoformat()
+    assert errcode(datacube(simulator, "getusersummary", today, today, get_token(simulator))) != 0
+    moved = httpx.post(clock, params={"now": (NOON + timedelta(days=1)).isoformat()})
+    assert moved.json() == {"now": (NOON + timedelta(days=1)).isoformat()}
+    assert errcode(datacube(simulator, "getusersummary", today, today, get_token(simulator))) == 0
+    for bad in ({"now": "2025-12-11 12:00"}, {"now": "tomorrow"}, {}):
+        refused = httpx.post(clock, params=bad)
+        assert refused.status_code == 400
+        assert "error" in refused.json()
+    assert httpx.get(clock).json() == {"now": (NOON + timedelta(days=1)).isoformat()}
+
+
 def test_demo_accounts_differ_in_size_and_are_seeded() -> None:
     accounts = demo_accounts(1)
     sizes = sorted(a.followers for a in accounts)
