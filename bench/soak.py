@@ -520,6 +520,33 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:,.1f}"
 
 
+def block_row(b: Block, first: date) -> tuple[str, ...]:
+    """One row of the table (``first``: the soak's first day)."""
+    nightly = [d.nightly() for d in b.days]
+    runs, events = b.dagster["runs"], b.dagster["events"]
+    return (
+        f"{(b.days[0].day - first).days + 1}-{(b.last_day - first).days + 1}",
+        f"{statistics.median(n.seconds for n in nightly):.1f}",
+        f"{statistics.median(n.cpu for n in nightly):.1f}",
+        f"{statistics.median(n.ingest for n in nightly):.1f}",
+        f"{statistics.median(n.dbt for n in nightly):.1f}",
+        f"{statistics.median(d.others() for d in b.days):.1f}",
+        f"{runs[0]:,}",
+        _mb(runs[1]),
+        f"{events[0]:,}",
+        _mb(events[1]),
+        _mb(b.dagster["assets"][1]),
+        f"{b.dagster['ticks'][0]:,}",
+        _mb(b.files["compute logs"]),
+        _mb(b.files["reports"]),
+        _mb(b.files["other"]),
+        *(_mb(b.warehouse[s]) for s in WAREHOUSE_SCHEMAS),
+        f"{b.ui_ms['partitions']:.0f}",
+        f"{b.ui_ms['runs']:.0f}",
+        f"{b.load:.1f}",
+    )
+
+
 def print_table(blocks: Sequence[Block]) -> None:
     head = (
         "days", "nightly s", "CPU s", "ingest s", "dbt s", "other s",
@@ -530,32 +557,7 @@ def print_table(blocks: Sequence[Block]) -> None:
     )  # fmt: skip
     lines: list[tuple[str, ...]] = [head]
     first = blocks[0].days[0].day
-    for b in blocks:
-        nightly = [d.nightly() for d in b.days]
-        runs, events = b.dagster["runs"], b.dagster["events"]
-        lines.append(
-            (
-                f"{(b.days[0].day - first).days + 1}-{(b.last_day - first).days + 1}",
-                f"{statistics.median(n.seconds for n in nightly):.1f}",
-                f"{statistics.median(n.cpu for n in nightly):.1f}",
-                f"{statistics.median(n.ingest for n in nightly):.1f}",
-                f"{statistics.median(n.dbt for n in nightly):.1f}",
-                f"{statistics.median(d.others() for d in b.days):.1f}",
-                f"{runs[0]:,}",
-                _mb(runs[1]),
-                f"{events[0]:,}",
-                _mb(events[1]),
-                _mb(b.dagster["assets"][1]),
-                f"{b.dagster['ticks'][0]:,}",
-                _mb(b.files["compute logs"]),
-                _mb(b.files["reports"]),
-                _mb(b.files["other"]),
-                *(_mb(b.warehouse[s]) for s in WAREHOUSE_SCHEMAS),
-                f"{b.ui_ms['partitions']:.0f}",
-                f"{b.ui_ms['runs']:.0f}",
-                f"{b.load:.1f}",
-            )
-        )
+    lines += [block_row(b, first) for b in blocks]
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     for n, line in enumerate(lines):
         print("  ".join(str(c).rjust(w) for c, w in zip(line, widths, strict=True)))
@@ -686,7 +688,7 @@ def soak(
 ) -> tuple[list[Day], list[Block]]:
     """Every day's schedules, one day after the other from ``start``; a block's figures at
     its end."""
-    from wx_pipeline.cli.runner import open_instance
+    from wx_pipeline.cli.instance import open_instance
 
     url = str(settings.warehouse_url)
     out: list[Day] = []
@@ -722,6 +724,9 @@ def soak(
                         statistics.mean(loads[-size:]),
                     )
                 )
+                # The row now too: a soak stopped early still leaves its blocks in the log.
+                row = block_row(blocks[-1], out[0].day)
+                print("block " + "  ".join(row), file=sys.stderr, flush=True)
     return out, blocks
 
 
