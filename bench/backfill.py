@@ -282,10 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.days < 1 or args.sample_days < 1:
         parser.error("--days and --sample-days must be at least 1")
 
-    from wx_pipeline.cli import runner
+    from wx_pipeline.cli import instance as cli_instance
 
     if args.batch_size is not None:
-        runner.EVENT_BATCH_SIZE = args.batch_size  # prepare_instance reads it per call
+        cli_instance.EVENT_BATCH_SIZE = args.batch_size  # prepare_instance reads it per call
     today = datetime.now(BEIJING).date()
     last = today - timedelta(days=2)
     first = last - timedelta(days=args.days - 1)
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name in ("WX_WAREHOUSE_URL", "WX_ACCOUNTS_FILE", "WX_START_DATE"):
                 os.environ.pop(name, None)
-            text = _bench(runner, first, last, sample_days, args.days, args.steps, args.keep)
+            text = _bench(cli_instance, first, last, sample_days, args.days, args.steps, args.keep)
         print(text)
     finally:
         _stop_warehouse(home)
@@ -333,7 +333,7 @@ def _remove_dbt_targets(run_ids: list[str]) -> None:
 
 
 def _bench(
-    runner: Any,
+    cli_instance: Any,
     first: date,
     last: date,
     sample_days: list[date],
@@ -348,7 +348,7 @@ def _bench(
     get_settings.cache_clear()
     settings = load_settings()
     # The same instance run_pipeline uses, to read the runs' events back.
-    os.environ.update(runner.prepare_instance(settings))
+    os.environ.update(cli_instance.prepare_instance(settings))
     instance = dg.DagsterInstance.get()
     print(f"backfill {first}..{last} in one run ...", file=sys.stderr)
     year = timed_run(settings, instance, first, last, steps)

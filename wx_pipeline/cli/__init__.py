@@ -1,8 +1,8 @@
 """The `wx-pipeline` command line, one module per family of commands: `pipeline.py` (run,
 history, status, report, docs, dev, renormalize), `warehouse.py` (the warehouse group, purge,
 dbt), `bi.py`, `platform.py` (the Open Platform's receiver and tickets), `simulator.py`; and
-what they run the pipeline with: `runner.py` (the Dagster instance, in-process runs, the
-summary).
+what they run the pipeline with: `instance.py` (the Dagster instance, `dev`), `runner.py`
+(in-process runs, a failure in one line), `summary.py` (what a run prints).
 
 Adding a command is one small function in its family's module, registered below: import the
 implementing module inside the function so `wx-pipeline --help` stays fast, and raise a

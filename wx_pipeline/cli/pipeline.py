@@ -51,7 +51,8 @@ def run(
     """Migrate, fetch and load a date range for every account, build the marts, summarise."""
     from datetime import timedelta
 
-    from wx_pipeline.cli.runner import check_range, print_summary, run_pipeline
+    from wx_pipeline.cli.runner import check_range, run_pipeline
+    from wx_pipeline.cli.summary import print_summary
     from wx_pipeline.core.clock import newest_final
     from wx_pipeline.runtime.progress import live_progress
 
@@ -184,7 +185,7 @@ def docs(port: int) -> None:
 @click.option("--port", default=3000, show_default=True)
 def dev(host: str, port: int) -> None:
     """The Dagster UI and daemon (backfills, schedules) on workspace.yaml."""
-    from wx_pipeline.cli.runner import dev as run_dev
+    from wx_pipeline.cli.instance import dev as run_dev
 
     run_dev(get_settings(), host, port)
 

@@ -17,7 +17,7 @@ than ``WX_RETENTION_DAYS`` (90 by default), by the ``retention`` job, daily (on 
   call counts of days before it (a budget is only ever taken from today's), and temporary
   files a killed process left under ``WX_HOME``.
 * Tick history is Dagster's own: the ``retention`` settings of the instance's dagster.yaml,
-  written with the same horizon (``runner.py``), which the daemon applies.
+  written with the same horizon (``cli/instance.py``), which the daemon applies.
 
 The horizon is measured on the pipeline's clock (``WX_NOW`` when pinned) against the times
 Dagster recorded for each run.

@@ -22,7 +22,7 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.workspace.config_schema import ensure_workspace_config
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.cli.runner import API_POOL_LIMIT
+from wx_pipeline.cli.instance import API_POOL_LIMIT
 from wx_pipeline.core.settings import Settings, env_name
 from wx_pipeline_tests.deploy.compose import (
     COMPOSE,

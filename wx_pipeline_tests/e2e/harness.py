@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from wx_pipeline.cli.runner import RunSummary, run_pipeline
+from wx_pipeline.cli.runner import run_pipeline
+from wx_pipeline.cli.summary import RunSummary
 from wx_pipeline.core.settings import get_settings, load_settings
 from wx_pipeline.registry import BY_NAME, ENDPOINTS, TABLES, Endpoint, period_end
 from wx_pipeline.simulator import SimAccount, SimulatorServer

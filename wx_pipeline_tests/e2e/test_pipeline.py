@@ -22,7 +22,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from wx_pipeline.cli.runner import RunFailedError, RunSummary, prepare_instance
+from wx_pipeline.cli.instance import prepare_instance
+from wx_pipeline.cli.runner import RunFailedError
+from wx_pipeline.cli.summary import RunSummary
 from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.core.settings import get_settings, load_settings
 from wx_pipeline.defs.report import DOCS_KEY

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wx_pipeline.cli.runner import RunSummary
+from wx_pipeline.cli.summary import RunSummary
 from wx_pipeline.core.clock import newest_final_day
 from wx_pipeline.simulator import FaultConfig, SimAccount, SimulatorConfig, run_in_thread
 from wx_pipeline_tests.e2e.harness import configure, run
