@@ -1,8 +1,9 @@
 """Alerts to a chat webhook (WeCom group robot or Slack), from Dagster's own sensors.
 
 * ``alert_on_run_failure`` (a ``run_failure_sensor`` over every job of this code location): one
-  message per failed run: the job, the days it covered, the first failed step's error in one
-  line and a link to the run. A run Dagster is about to retry (``run_retries`` in dagster.yaml)
+  message per failed run: the job, the days it covered, what failed in one line (the accounts'
+  problems, the failed steps' errors: ``failure_line``, which ``wx-pipeline run`` prints too)
+  and a link to the run. A run Dagster is about to retry (``run_retries`` in dagster.yaml)
   is reported when its last attempt fails, not at every attempt.
 * ``alert_on_check_failure``: failed asset checks of ERROR severity (WARN ones, such as
   ``history_complete``, only show in the UI), read from the instance's event log after a
@@ -19,14 +20,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from wx_pipeline.core.settings import load_settings
+from wx_pipeline.defs.ingestion import PROBLEMS_KEY
 from wx_pipeline.defs.partitions import PARTITION_TAG, run_window
 from wx_pipeline.defs.tags import RUN_PID_TAG, WILL_RETRY_TAG
+from wx_pipeline.pipeline.outcome import Problem, merge_problems
 from wx_pipeline.runtime.alerts import (
     format_check_failure,
     format_run_failure,
@@ -97,15 +100,40 @@ def error_line(error: SerializableErrorInfo | None) -> str:
     return _CLASS_PREFIX.sub("", one_line(error.message))
 
 
+def failure_line(
+    step_failures: Sequence[dg.DagsterEvent], run_failure: dg.DagsterEvent | None = None
+) -> str:
+    """A failed run in one line, for the alert and for the CLI alike: the accounts' problems
+    once each (a wrong secret fails every asset of the account), then each other failed step's
+    error as the op said it (dbt's own words out of dagster-dbt's advice to read the logs);
+    without a failed step, the run's own failure (a run worker that died, a launch that failed).
+    """
+    problems: list[Problem] = []
+    lines: list[str] = []
+    for event in step_failures:
+        data = event.step_failure_data
+        metadata = data.user_failure_data.metadata if data.user_failure_data else {}
+        if PROBLEMS_KEY in metadata:
+            said: Any = metadata[PROBLEMS_KEY].value  # a JSON list of Problem.to_json
+            problems += [Problem.from_json(p) for p in said]
+            continue
+        line = tool_said(error_line(data.error)) or "failed"
+        lines.append(f"{event.step_key}: {line}" if event.step_key else line)
+    lines = [p.line() for p in merge_problems(problems)] + lines
+    if lines or run_failure is None:
+        return " | ".join(lines)
+    ended = run_failure.job_failure_data
+    return error_line(ended.error if ended else None) or one_line(run_failure.message or "")
+
+
+def tool_said(message: str) -> str:
+    """dagster-dbt's failure wraps what dbt said in advice to read logs: keep dbt's words."""
+    _, found, said = message.partition("Errors parsed from dbt logs:")
+    return " ".join(said.split()) if found and said.strip() else message
+
+
 def run_failure_line(context: dg.RunFailureSensorContext) -> str:
-    """The first failed step's error, from the run's event log; else the run's own failure
-    (a run worker that died, a launch that failed)."""
-    for event in context.get_step_failure_events():
-        line = error_line(event.step_failure_data.error)
-        if line:
-            return f"{event.step_key}: {line}" if event.step_key else line
-    data = context.failure_event.job_failure_data
-    return error_line(data.error) or one_line(context.failure_event.message or "")
+    return failure_line(context.get_step_failure_events(), context.failure_event)
 
 
 def run_failure_text(context: dg.RunFailureSensorContext, ui_url: str | None) -> str:
