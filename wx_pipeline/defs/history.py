@@ -13,13 +13,14 @@ from collections.abc import Iterator, Sequence
 from datetime import time, timedelta
 
 import dagster as dg
+from sqlalchemy.engine import Connection
 
 from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.ingestion import POOL, IngestionGroup
-from wx_pipeline.defs.partitions import TIMEZONE
+from wx_pipeline.defs.partitions import TIMEZONE, window_tags
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import after_ready
-from wx_pipeline.defs.tags import run_accounts, select_accounts
+from wx_pipeline.defs.tags import accounts_tags, run_accounts, select_accounts
 from wx_pipeline.pipeline.history import (
     LATE_DATA_AFTER_READY,
     apply_quota,
@@ -33,6 +34,7 @@ from wx_pipeline.pipeline.outcome import IngestReport
 from wx_pipeline.pipeline.status import account_status, as_markdown
 from wx_pipeline.pipeline.stream import ingest_work
 from wx_pipeline.runtime import progress
+from wx_pipeline.warehouse.coverage import loaded_by_run
 from wx_pipeline.wechat.errors import BudgetExceededError
 
 HISTORY_JOB = "history_fill"
@@ -139,6 +141,16 @@ def history_schedule(ready: time) -> dg.ScheduleDefinition:
         execution_timezone=TIMEZONE,
         description="Fill every account's missing history within today's quota.",
     )
+
+
+def marts_tags_after(conn: Connection, run_id: str) -> dict[str, str] | None:
+    """The tags of the marts' run after the history fill ``run_id``: the days and accounts it
+    loaded, from the coverage ledger (the fill has no partitions); None when it loaded nothing.
+    The analytics sensor and ``wx-pipeline history`` both start that run."""
+    loaded = loaded_by_run(conn, run_id)
+    if loaded is None:
+        return None
+    return {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
 
 
 def build_coverage_checks(groups: Sequence[IngestionGroup]) -> dg.AssetChecksDefinition:

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from wx_pipeline.defs.history import HISTORY_JOB
+from wx_pipeline.defs.history import HISTORY_JOB, marts_tags_after
 from wx_pipeline.defs.ingestion import IngestionGroup
 from wx_pipeline.defs.partitions import run_window, window_tags
 from wx_pipeline.defs.resources import WarehouseResource
 from wx_pipeline.defs.schedules import ANALYTICS_JOB, INGESTION_JOBS
 from wx_pipeline.defs.tags import accounts_tags, run_accounts
 from wx_pipeline.registry import Period
-from wx_pipeline.warehouse.coverage import loaded_by_run
 
 if TYPE_CHECKING:  # define_asset_job's return type, not exported by dagster itself
     from dagster._core.definitions.unresolved_asset_job_definition import (
@@ -56,11 +55,10 @@ def build_analytics_sensor(
         run = context.dagster_run
         if run.job_name == HISTORY_JOB:
             with warehouse.engine().connect() as conn:
-                loaded = loaded_by_run(conn, run.run_id)
-            if loaded is None:
+                after = marts_tags_after(conn, run.run_id)
+            if after is None:
                 return dg.SkipReason(f"run {run.run_id} loaded nothing")
-            tags = {**window_tags(loaded.first, loaded.last), **accounts_tags(loaded.accounts)}
-            return dg.RunRequest(run_key=run.run_id, tags=tags)
+            return dg.RunRequest(run_key=run.run_id, tags=after)
         loaded_daily = run.job_name in INGESTION_JOBS or bool(
             run.asset_selection and run.asset_selection & daily
         )
