@@ -1,6 +1,6 @@
 """Storing fetched chunks: archive, normalise, load - in a thread or in a loader process.
 
-A chunk is consecutive API windows of one (account, endpoint) (``ingest.py`` forms them). Its
+A chunk is consecutive API windows of one (account, endpoint) (``stream.py`` forms them). Its
 answers are archived first (committed), then, when every window came back, normalised and
 loaded in one transaction that replaces exactly its days and records them in the coverage
 ledger. An invalid payload loads nothing of the chunk; a lost connection rolls it back.

@@ -7,7 +7,7 @@ week/month endpoints), splits it with the registry's ``plan_windows`` (the one d
 returns every raw response with its request. WeChat limits calls per app id, so concurrency is
 bounded per account (``WX_API_CONCURRENCY``) and, across all accounts, by a global cap
 (``WX_API_GLOBAL_CONCURRENCY``) that keeps this machine and its connections in bounds.
-``fetch_windows`` fetches some windows of one job (the streaming pass in ``ingest.py`` calls it
+``fetch_windows`` fetches some windows of one job (the streaming pass in ``pipeline/stream.py`` calls it
 chunk by chunk); ``fetch_many`` runs many (account, endpoint, range) jobs at once and reports
 each job's responses or typed error without letting one job's failure stop others;
 ``fetch_many_sync`` wraps it for synchronous callers.
