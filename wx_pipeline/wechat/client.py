@@ -1,16 +1,15 @@
 """The datacube client: fetch an account's endpoint over a date range with the fewest calls.
 
-``DatacubeClient.fetch`` clamps the range to what the endpoint can answer (its first date, the
-configured start, the newest final day of ``wx_pipeline/core/clock.py``; whole final periods for
-week/month endpoints), splits it with the registry's ``plan_windows`` (the one definition of
-"fewest calls"), runs the calls concurrently on one keep-alive ``httpx.AsyncClient`` and
-returns every raw response with its request. WeChat limits calls per app id, so concurrency is
-bounded per account (``WX_API_CONCURRENCY``) and, across all accounts, by a global cap
-(``WX_API_GLOBAL_CONCURRENCY``) that keeps this machine and its connections in bounds.
-``fetch_windows`` fetches some windows of one job (the streaming pass in ``pipeline/stream.py`` calls it
-chunk by chunk); ``fetch_many`` runs many (account, endpoint, range) jobs at once and reports
-each job's responses or typed error without letting one job's failure stop others;
-``fetch_many_sync`` wraps it for synchronous callers.
+A ``Job`` is one (account, endpoint, range): the client clamps the range to what the endpoint
+can answer (its first date, the configured start, the newest final day of
+``wx_pipeline/core/clock.py``; whole final periods for week/month endpoints) and splits it
+with the registry's ``plan_windows`` (the one definition of "fewest calls").
+``DatacubeClient.fetch_windows`` fetches some windows of a job concurrently on one keep-alive
+``httpx.AsyncClient`` and returns every raw response with its request; the streaming pass
+(``pipeline/stream.py``) calls it chunk by chunk. WeChat limits calls per app id, so
+concurrency is bounded per account (``WX_API_CONCURRENCY``) and, across all accounts, by a
+global cap (``WX_API_GLOBAL_CONCURRENCY``) that keeps this machine and its connections in
+bounds.
 
 Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried here with
 tenacity (exponential backoff with jitter, bounded attempts and total time; 45011 waits for the

@@ -22,7 +22,7 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.workspace.config_schema import ensure_workspace_config
 from sqlalchemy.engine import make_url
 
-from wx_pipeline.cli.instance import API_POOL_LIMIT
+from wx_pipeline.cli.instance import API_POOL_LIMIT, write_dagster_yaml
 from wx_pipeline.core.settings import Settings, env_name
 from wx_pipeline_tests.deploy.compose import (
     COMPOSE,
@@ -360,6 +360,22 @@ def test_dagster_yaml_makes_an_instance_on_postgres(
         pools = instance.get_concurrency_config().pool_config
         assert pools.default_pool_limit == API_POOL_LIMIT
         assert instance.get_runs_count() == 0  # the storage answers
+
+
+def test_the_local_instance_shares_the_deployments_settings(tmp_path: Path) -> None:
+    """`wx-pipeline run`/`dev` write their dagster.yaml (cli/instance.py); the deployment bakes
+    deploy/dagster.yaml. What both have must say the same: storage, the API pool, the logs
+    Dagster captures, the tick retention at the default horizon, telemetry off."""
+    local = _yaml(write_dagster_yaml(tmp_path, "WARNING") / "dagster.yaml")
+    deployed = _yaml(DEPLOY / "dagster.yaml")
+    for key in ("storage", "python_logs", "retention", "telemetry"):
+        assert local[key] == deployed[key], key
+    assert local["concurrency"]["pools"] == deployed["concurrency"]["pools"]
+    # What only a deployment has: the queue, run retries and monitoring, its volumes.
+    assert set(deployed) - set(local) == {
+        *("run_coordinator", "run_retries", "run_monitoring"),
+        *("compute_logs", "local_artifact_storage", "nux"),
+    }
 
 
 # --- the Helm example -----------------------------------------------------------------------------

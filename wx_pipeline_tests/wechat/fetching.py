@@ -1,7 +1,8 @@
 """The client with whole-range fetches, for the client's own tests.
 
-The pipeline fetches chunk by chunk (`pipeline/stream.py` calls `DatacubeClient.fetch_windows`); these
-tests ask for a range and get every answer, or many ranges at once with each one's errors.
+The pipeline fetches chunk by chunk (`pipeline/stream.py` calls
+`DatacubeClient.fetch_windows`); these tests ask for a range and get every answer, or many
+ranges at once with each one's errors.
 """
 
 from __future__ import annotations
