@@ -7,9 +7,9 @@ Event writes are batched (``DAGSTER_EVENT_BATCH_SIZE``): Dagster writes one even
 and partition, and at a year of partitions that bookkeeping dominates a run.
 
 The instance's settings reach Dagster as environment variables, set only while an instance is
-open (``_env``) or for the ``dagster dev`` child: the storage URL because a password must not
-land in ``dagster.yaml``, and the event batching and planned-events switches because Dagster
-reads those two from ``os.environ`` and nowhere else.
+open (``scoped_environ``) or for the ``dagster dev`` child: the storage URL because a password
+must not land in ``dagster.yaml``, and the event batching and planned-events switches because
+Dagster reads those two from ``os.environ`` and nowhere else.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.core.settings import Settings
+from wx_pipeline.runtime.environ import scoped_environ
 from wx_pipeline.runtime.supervise import supervise
 
 #: Events per write to the instance's event log; measured in bench/backfill.py.
@@ -128,20 +129,6 @@ def _workspace_file() -> Path:
     raise WxUserError("workspace.yaml not found: run from the wx-pipeline checkout")
 
 
-@contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _definitions(settings: Settings) -> Any:
     """The code location's definitions for ``settings`` (the module's own when they are the
     process's settings: building them again costs half a second)."""
@@ -161,7 +148,7 @@ def open_instance(settings: Settings) -> Iterator[tuple[Any, Any]]:
 
     if settings.warehouse_url is not None:  # one line, not Dagster's traceback
         require_reachable(settings.warehouse_url)
-    with _env(prepare_instance(settings)):
+    with scoped_environ(prepare_instance(settings)):
         defs = _definitions(settings)
         # Entered, the instance is also the one definitions load against (Dagster looks
         # its state storage up from context).

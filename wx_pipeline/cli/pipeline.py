@@ -15,6 +15,15 @@ import click
 from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.core.settings import get_settings
 
+#: --account, repeatable: the commands that can be limited to some accounts.
+ACCOUNTS = click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="APP_ID",
+    help="Only this account (repeatable); default: every configured account.",
+)
+
 
 @click.command()
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First Beijing day (YYYY-MM-DD).")
@@ -38,13 +47,7 @@ from wx_pipeline.core.settings import get_settings
     metavar="GROUP",
     help="Only these asset groups (followers, articles, hourly_reads, messages, callbacks).",
 )
-@click.option(
-    "--account",
-    "accounts",
-    multiple=True,
-    metavar="APP_ID",
-    help="Only this account (repeatable); default: every configured account.",
-)
+@ACCOUNTS
 def run(
     start: Any, end: Any, days: int, groups: tuple[str, ...], accounts: tuple[str, ...]
 ) -> None:
@@ -66,13 +69,7 @@ def run(
 
 
 @click.command()
-@click.option(
-    "--account",
-    "accounts",
-    multiple=True,
-    metavar="APP_ID",
-    help="Only this account (repeatable); default: every configured account.",
-)
+@ACCOUNTS
 def history(accounts: tuple[str, ...]) -> None:
     """Fill missing history within today's quota (newest days first), then the marts."""
     from wx_pipeline.cli.runner import run_history
@@ -127,7 +124,7 @@ def status(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--account", "accounts", multiple=True, metavar="APP_ID", help="Only this account.")
+@ACCOUNTS
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 28 days).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: the newest).")
 @click.option(

@@ -38,11 +38,11 @@ from wx_pipeline.marts.run import (
     SOURCE_NAME,
     dbt_env,
     dbt_executable,
-    environ_for_start,
     parse_state_kept,
     window_env,
 )
 from wx_pipeline.runtime import progress
+from wx_pipeline.runtime.environ import scoped_environ
 from wx_pipeline.warehouse.db import exclusive
 
 #: The op that builds every dbt model (its step in a run).
@@ -125,7 +125,9 @@ def build_dbt_assets(source_keys: Mapping[str, dg.AssetKey]) -> dg.AssetsDefinit
         ):
             target = Path(tmp)
             with parse_state_kept(get_settings().home, url, target):
-                with environ_for_start(env):
+                # dagster-dbt starts dbt with a copy of os.environ and takes no other; the
+                # warehouse and the window reach profiles.yml and the models so, until started.
+                with scoped_environ(env):
                     build = dbt.cli(list(BUILD_ARGS), context=context, target_path=target)
                 yield from build.stream()
         progress.report("dbt", "build", 1, 1)

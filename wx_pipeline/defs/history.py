@@ -15,12 +15,11 @@ from datetime import time, timedelta
 import dagster as dg
 from sqlalchemy.engine import Connection
 
-from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.ingestion import POOL, IngestionGroup
 from wx_pipeline.defs.partitions import TIMEZONE, window_tags
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import after_ready
-from wx_pipeline.defs.tags import accounts_tags, run_accounts, select_accounts
+from wx_pipeline.defs.tags import accounts_of_run, accounts_tags
 from wx_pipeline.pipeline.history import (
     LATE_DATA_AFTER_READY,
     apply_quota,
@@ -52,10 +51,7 @@ def fill_history(
     settings = wechat.settings()
     engine = warehouse.engine()
     client = wechat.warehouse_client(engine)
-    try:
-        accounts = select_accounts(client.accounts, run_accounts(context.run.tags))
-    except WxUserError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    accounts = accounts_of_run(client.accounts, context.run.tags)
     endpoints = list(client.endpoints.values())
     newest, today = client.newest_final_day(), client.today()
     with engine.connect() as conn:

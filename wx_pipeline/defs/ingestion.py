@@ -23,10 +23,9 @@ from typing import Any
 import dagster as dg
 
 from wx_pipeline.core.clock import NotFinalError, require_final
-from wx_pipeline.core.errors import WxUserError
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
-from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
+from wx_pipeline.defs.tags import accounts_of_run, run_endpoints
 from wx_pipeline.pipeline.outcome import IngestReport
 from wx_pipeline.pipeline.stream import ingest
 from wx_pipeline.registry import Endpoint, Family, Period
@@ -185,10 +184,7 @@ def build_ingestion_asset(
         endpoints = [e for e in group.endpoints if not only or e.name in only]
         engine = warehouse.engine()
         client = wechat.warehouse_client(engine)
-        try:
-            accounts = select_accounts(client.accounts, run_accounts(context.run.tags))
-        except WxUserError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        accounts = accounts_of_run(client.accounts, context.run.tags)
         try:
             # The partitions end at the newest final day; a launch past it (a pinned clock, a
             # changed WX_DATA_READY_TIME) is refused like `wx-pipeline run` refuses it.

@@ -224,27 +224,6 @@ def dbt_process_env(url: str | None, extra: Mapping[str, str] | None = None) -> 
     return env
 
 
-@contextmanager
-def environ_for_start(values: Mapping[str, str]) -> Iterator[None]:
-    """`os.environ` with `values` while a dbt process is started, as it was right after.
-
-    dagster-dbt's `DbtCliResource.cli` starts dbt with a copy of the process's environment and
-    takes no other; the warehouse and the run's window reach profiles.yml and the models that
-    way. Restored as soon as the process has started (it keeps its own copy), so nothing of one
-    run's configuration stays behind for the next.
-    """
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_dbt(
     args: Sequence[str],
     url: str | None = None,

@@ -11,12 +11,12 @@ concurrency is bounded per account (``WX_API_CONCURRENCY``) and, across all acco
 global cap (``WX_API_GLOBAL_CONCURRENCY``) that keeps this machine and its connections in
 bounds.
 
-Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried (``retry.py``) with
-tenacity (exponential backoff with jitter, bounded attempts and total time; 45011 waits for the
-next minute). Every datacube call is counted per account, endpoint and Beijing day
-(``quota.py``); tokens come from ``tokens.py`` through one interface whatever the account's
-credential kind (its own AppSecret, or the third-party platform it authorised: ``component.py``);
-secrets never leave ``redaction.py``'s reach.
+Failure paths (spec section 5) are typed in ``errors.py``; transient ones are retried
+(``retry.py``) with tenacity (exponential backoff with jitter, bounded attempts and total time;
+45011 waits for the next minute). Every datacube call is counted per account, endpoint and
+Beijing day (``quota.py``); tokens come from ``tokens.py`` through one interface whatever the
+account's credential kind (its own AppSecret, or the third-party platform it authorised:
+``component.py``); secrets never leave ``redaction.py``'s reach.
 """
 
 from __future__ import annotations

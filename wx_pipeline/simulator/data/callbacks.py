@@ -12,9 +12,8 @@ from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     HOURS,
     MSG_PROFILE,
-    DayCache,
+    DayModel,
     IntArray,
-    Revisions,
     poisson,
     restated_position,
     rng,
@@ -31,15 +30,7 @@ class CallbackHours:
     max_time_cost: IntArray
 
 
-class CallbackModel:
-    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
-        self._seed = seed
-        self._revisions = revisions or {}
-        self._days: DayCache[CallbackHours] = DayCache()
-
-    def hours(self, account: SimAccount, day: date) -> CallbackHours:
-        return self._days.get(account, day, self._generate)
-
+class CallbackModel(DayModel[CallbackHours]):
     def _generate(self, account: SimAccount, day: date) -> CallbackHours:
         gen = rng(self._seed, account.app_id, day, "callbacks")
         daily = size_at(account, day) * 0.025 * weekday_factor(day, 0.85)

@@ -45,6 +45,22 @@ class DayCache(Generic[T]):
 Revisions = Mapping[date, int]
 
 
+class DayModel(Generic[T]):
+    """One family's figures per (account, day): generated once from the seed, the account and
+    the day's revision (``_generate``), then kept in a ``DayCache``."""
+
+    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
+        self._seed = seed
+        self._revisions = revisions or {}
+        self._days: DayCache[T] = DayCache()
+
+    def hours(self, account: SimAccount, day: date) -> T:
+        return self._days.get(account, day, self._generate)
+
+    def _generate(self, account: SimAccount, day: date) -> T:
+        raise NotImplementedError
+
+
 def restated_position(revision: int, n: int, salt: int = 0) -> int | None:
     """The position (0..n-1) that revision ``revision`` of a day changes; None for revision 0.
     ``salt`` lets each family pick a different position for the same revision."""

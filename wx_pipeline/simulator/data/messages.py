@@ -13,9 +13,8 @@ from wx_pipeline.simulator.config import SimAccount
 from wx_pipeline.simulator.data.common import (
     HOURS,
     MSG_PROFILE,
-    DayCache,
+    DayModel,
     IntArray,
-    Revisions,
     poisson,
     restated_position,
     rng,
@@ -39,15 +38,7 @@ class MessageHours:
     bucket_weights: np.ndarray
 
 
-class MessageModel:
-    def __init__(self, seed: int, revisions: Revisions | None = None) -> None:
-        self._seed = seed
-        self._revisions = revisions or {}
-        self._days: DayCache[MessageHours] = DayCache()
-
-    def hours(self, account: SimAccount, day: date) -> MessageHours:
-        return self._days.get(account, day, self._generate)
-
+class MessageModel(DayModel[MessageHours]):
     def _generate(self, account: SimAccount, day: date) -> MessageHours:
         gen = rng(self._seed, account.app_id, day, "messages")
         scale = size_at(account, day) * 0.002 * weekday_factor(day, 1.15)

@@ -17,7 +17,7 @@ from wx_pipeline.simulator.data.articles import COL, LIFETIME, N_COLS, SC, SU, A
 from wx_pipeline.simulator.data.common import (
     HOURS,
     READ_PROFILE,
-    DayCache,
+    DayModel,
     IntArray,
     Revisions,
     restated_position,
@@ -45,17 +45,12 @@ class ReadHours:
     shares: IntArray
 
 
-class ReadModel:
+class ReadModel(DayModel[ReadHours]):
     def __init__(
         self, seed: int, articles: ArticleModel, revisions: Revisions | None = None
     ) -> None:
-        self._seed = seed
+        super().__init__(seed, revisions)
         self._articles = articles
-        self._revisions = revisions or {}
-        self._days: DayCache[ReadHours] = DayCache()
-
-    def hours(self, account: SimAccount, day: date) -> ReadHours:
-        return self._days.get(account, day, self._generate)
 
     def _generate(self, account: SimAccount, day: date) -> ReadHours:
         gen = rng(self._seed, account.app_id, day, "reads")
