@@ -174,12 +174,11 @@ def alert_failure(
     process to that process, so the team gets each failure once, daemon running or not."""
     if settings.alert_webhook is None:
         return
-    from wx_pipeline.defs.alerts import partition_range, run_url
-    from wx_pipeline.runtime.alerts import format_run_failure, post_alert
-    from wx_pipeline.wechat.redaction import redact
+    from wx_pipeline.defs.alerts import run_failure_message
+    from wx_pipeline.runtime.alerts import post_alert
 
-    text = format_run_failure(job, partition_range(tags), failure, run_url(settings.ui_url, run_id))
-    post_alert(settings.alert_webhook.get_secret_value(), redact(text))
+    text = run_failure_message(job, tags, failure, settings.ui_url, run_id)
+    post_alert(settings.alert_webhook.get_secret_value(), text)
 
 
 def reap_dead_runs(instance: Any, settings: Settings | None = None) -> list[str]:

@@ -136,15 +136,19 @@ def run_failure_line(context: dg.RunFailureSensorContext) -> str:
     return failure_line(context.get_step_failure_events(), context.failure_event)
 
 
+def run_failure_message(
+    job: str, tags: Mapping[str, str], line: str, ui_url: str | None, run_id: str
+) -> str:
+    """The alert for a failed run, scrubbed of secrets: the sensor's, and `wx-pipeline run`'s
+    for the runs it executes itself."""
+    return redact(format_run_failure(job, partition_range(tags), line, run_url(ui_url, run_id)))
+
+
 def run_failure_text(context: dg.RunFailureSensorContext, ui_url: str | None) -> str:
     run = context.dagster_run
-    text = format_run_failure(
-        job_label(run),
-        partition_range(run.tags),
-        run_failure_line(context),
-        run_url(ui_url, run.run_id),
+    return run_failure_message(
+        job_label(run), run.tags, run_failure_line(context), ui_url, run.run_id
     )
-    return redact(text)
 
 
 @dg.run_failure_sensor(

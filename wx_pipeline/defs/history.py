@@ -15,11 +15,11 @@ from datetime import time, timedelta
 import dagster as dg
 from sqlalchemy.engine import Connection
 
-from wx_pipeline.defs.ingestion import POOL, IngestionGroup
+from wx_pipeline.defs.ingestion import POOL, IngestionGroup, accounts_of_run
 from wx_pipeline.defs.partitions import TIMEZONE, window_tags
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
 from wx_pipeline.defs.schedules import after_ready
-from wx_pipeline.defs.tags import accounts_of_run, accounts_tags
+from wx_pipeline.defs.tags import accounts_tags
 from wx_pipeline.pipeline.history import (
     LATE_DATA_AFTER_READY,
     apply_quota,

@@ -13,7 +13,7 @@ no calls for them.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from datetime import time as day_time
@@ -23,9 +23,11 @@ from typing import Any
 import dagster as dg
 
 from wx_pipeline.core.clock import NotFinalError, require_final
+from wx_pipeline.core.errors import WxUserError
+from wx_pipeline.core.settings import Account
 from wx_pipeline.defs.partitions import partitions_for, window_dates
 from wx_pipeline.defs.resources import WarehouseResource, WeChatApiResource
-from wx_pipeline.defs.tags import accounts_of_run, run_endpoints
+from wx_pipeline.defs.tags import run_accounts, run_endpoints, select_accounts
 from wx_pipeline.pipeline.outcome import IngestReport
 from wx_pipeline.pipeline.stream import ingest
 from wx_pipeline.registry import Endpoint, Family, Period
@@ -40,6 +42,15 @@ PROBLEMS_KEY = "account_problems"
 DRIFT_KEY = "drift"
 POOL = "wechat_api"
 OWNERS = ["team:data-platform"]
+
+
+def accounts_of_run(accounts: Sequence[Account], tags: Mapping[str, str]) -> list[Account]:
+    """The accounts a run is limited to (``select_accounts`` on its tag); an id that is not
+    configured fails the step at once, without retries: it would fail the same way again."""
+    try:
+        return select_accounts(accounts, run_accounts(tags))
+    except WxUserError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 @dataclass(frozen=True)

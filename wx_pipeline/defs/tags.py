@@ -58,14 +58,3 @@ def select_accounts(accounts: Sequence[Account], app_ids: Sequence[str]) -> list
             f"configured: {', '.join(known) or 'none'}"
         )
     return [known[i] for i in dict.fromkeys(app_ids)]
-
-
-def accounts_of_run(accounts: Sequence[Account], tags: Mapping[str, str]) -> list[Account]:
-    """The accounts a run is limited to (``select_accounts`` on its tag); an id that is not
-    configured fails the step at once, without retries: it would fail the same way again."""
-    import dagster as dg
-
-    try:
-        return select_accounts(accounts, run_accounts(tags))
-    except WxUserError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
