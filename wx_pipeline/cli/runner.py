@@ -108,7 +108,7 @@ def run_pipeline(
     started = time.perf_counter()
     summary = RunSummary(first, last)
     with open_instance(settings) as (defs, instance):
-        for job_name, tags in _run_plan(first, last):
+        for job_name, tags in run_plan(first, last):
             selected = _selection(defs, defs.resolve_job_def(job_name), groups)
             if selected is not None and not selected:
                 continue
@@ -155,7 +155,7 @@ def run_history(settings: Settings, accounts: Sequence[str] = ()) -> HistorySumm
     return out
 
 
-def _run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
+def run_plan(first: date, last: date) -> list[tuple[str, dict[str, str]]]:
     """(job, tags): the daily range, the whole weeks/months inside it, then the marts."""
     from wx_pipeline.defs.partitions import range_tags, window_tags
     from wx_pipeline.defs.schedules import ANALYTICS_JOB
