@@ -6,7 +6,8 @@ windowed `dbt build` over the whole range take, and what does `EXPLAIN (ANALYZE,
 about the slowest models' queries (by default `fct_article_performance`, which reads the
 `int_article_stats_by_day` view, and the slowest other model)?
 
-Run: ``.venv/bin/python bench/dbt_models.py [--accounts 20] [--days 365] [--explain MODEL]...``
+Run: ``.venv/bin/python bench/dbt_models.py [--accounts 20] [--days 365] [--window N]
+[--explain MODEL]...`` (``--window 1``: a nightly build of the newest day instead).
 
 It loads the data set into a fresh PostgreSQL of its own (a few minutes for the default), runs
 the same build as the pipeline's `analytics` job (the window as environment variables, marts
@@ -38,7 +39,8 @@ ARTICLES_MART = "fct_article_performance"
 
 
 def build(url: str, days: int, target: Path) -> tuple[float, list[dict[str, Any]]]:
-    """The pipeline's windowed build over the data set; its wall time and dbt's results."""
+    """The pipeline's build of a window of the data set's last ``days`` days; its wall time and
+    dbt's results."""
     first = LAST - timedelta(days=days - 1)
     env = {"DBT_TARGET_PATH": str(target), **window_env((first, LAST))}
     started = time.perf_counter()
@@ -103,6 +105,9 @@ def main() -> int:
     )
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--window", type=int, help="days of the timed build's window, the newest (default: all)"
+    )
     parser.add_argument("--explain", action="append", default=[], metavar="MODEL")
     parser.add_argument("--top", type=int, default=12, help="slowest nodes to list")
     args = parser.parse_args()
@@ -116,10 +121,11 @@ def main() -> int:
         if not loaded.ok:
             sys.exit(f"the run that loads the data set failed: {loaded.note}")
         with tempfile.TemporaryDirectory(prefix="wx-bench-dbt-target-") as target:
-            seconds, results = build(loaded.url, args.days, Path(target))
+            seconds, results = build(loaded.url, args.window or args.days, Path(target))
         print(
-            f"dbt build over {args.accounts} accounts x {args.days} days ({loaded.rows:,} fact "
-            f"rows): {seconds:.1f} s wall, {len(results)} nodes"
+            f"dbt build of {args.window or args.days} day(s) over {args.accounts} accounts x "
+            f"{args.days} days ({loaded.rows:,} fact rows): {seconds:.1f} s wall, "
+            f"{len(results)} nodes"
         )
         kinds: Counter[str] = Counter()
         for r in results:

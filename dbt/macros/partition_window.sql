@@ -40,38 +40,38 @@
 {%- endmacro %}
 
 
+{#- The rows of a window on a date column, or none without a window: the window widened by
+    lookback_days before it, or with unit='week' to whole Monday-to-Sunday weeks; and the
+    build's accounts. -#}
+{% macro window_predicate(column, lookback_days=0, unit='day') -%}
+  {%- set window = partition_window() -%}
+  {%- if window is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- if unit == 'week' -%}
+    {%- set days -%}
+      {{ column }} >= date_trunc('week', date '{{ window[0] }}')::date
+      and {{ column }} < date_trunc('week', date '{{ window[1] }}')::date + 7
+    {%- endset -%}
+  {%- else -%}
+    {%- set days -%}
+      {{ column }} between date '{{ window[0] }}' - {{ lookback_days }} and date '{{ window[1] }}'
+    {%- endset -%}
+  {%- endif -%}
+  {{ return(days ~ ' and ' ~ in_accounts()) }}
+{%- endmacro %}
+
+
 {#- A predicate on a date column: within the window widened by lookback_days before it (and the
     build's accounts), when an incremental model refreshes a window; `true` otherwise. -#}
 {% macro in_window(column, lookback_days=0) -%}
-  {%- set window = partition_window() -%}
-  {%- if is_incremental() and window is not none -%}
-    {{ column }} between date '{{ window[0] }}' - {{ lookback_days }} and date '{{ window[1] }}'
-    and {{ in_accounts() }}
-  {%- else -%}
-    true
-  {%- endif -%}
+  {%- set rows = window_predicate(column, lookback_days) if is_incremental() else none -%}
+  {{ rows if rows is not none else 'true' }}
 {%- endmacro %}
 
 
 {#- Like in_window, widened to whole Monday-to-Sunday weeks (weekly rollups). -#}
 {% macro in_window_weeks(column) -%}
-  {%- set window = partition_window() -%}
-  {%- if is_incremental() and window is not none -%}
-    {{ column }} >= date_trunc('week', date '{{ window[0] }}')::date
-    and {{ column }} < date_trunc('week', date '{{ window[1] }}')::date + 7
-    and {{ in_accounts() }}
-  {%- else -%}
-    true
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#- For singular tests: a predicate limiting a check to the window when vars are given. -#}
-{% macro in_test_window(column) -%}
-  {%- set window = partition_window() -%}
-  {%- if window is not none -%}
-    {{ column }} between date '{{ window[0] }}' and date '{{ window[1] }}' and {{ in_accounts() }}
-  {%- else -%}
-    true
-  {%- endif -%}
+  {%- set rows = window_predicate(column, unit='week') if is_incremental() else none -%}
+  {{ rows if rows is not none else 'true' }}
 {%- endmacro %}

@@ -242,14 +242,14 @@ def staging_yml() -> str:
                     "name": staging_model(table.name),
                     "description": f"{table.description} Staged from source "
                     f"{SOURCE_NAME}.{table.name} (POST /datacube/{endpoint.name}).",
+                    # The day a row reports on: a windowed build tests only the window's rows
+                    # (macros/get_where_subquery.sql).
+                    "config": {"window_column": date_column},
                     # The grain: the fact table's key, so no join of the view fans a row out.
                     "data_tests": [
                         {
                             "unique_combination": {
-                                "arguments": {
-                                    "columns": ["account_id", *renamed],
-                                    "window_column": date_column,
-                                },
+                                "arguments": {"columns": ["account_id", *renamed]},
                                 "config": {"tags": [SHAPE_TESTS.removeprefix("tag:")]},
                             }
                         }

@@ -410,6 +410,37 @@ def test_a_window_refresh_drops_a_key_the_facts_no_longer_have(
     assert passed.returncode == 0, passed.stdout[-2000:]
 
 
+def test_a_windowed_build_tests_the_rows_of_its_window_only(
+    warehouse: tuple[str, dict[str, Any]], sim: SimulatorServer, dbt_dirs: dict[str, str]
+) -> None:
+    """A nightly build's tests read its window, not every day ever loaded (their cost would
+    grow with the installation's age): a broken row on another day is not read, the same row in
+    the window fails, and a test without a window reads every row."""
+    url, _ = warehouse
+    broken, elsewhere = date(2025, 10, 30), date(2025, 11, 3)
+    mart = "analytics.fct_follower_growth_daily"
+    with psycopg.connect(libpq_url(url)) as conn:  # a row of an account dim_account lacks
+        conn.execute(
+            f"create temp table planted as select * from {mart} where date_day = %s limit 1",
+            (broken,),
+        )
+        conn.execute("update planted set account_id = 'wx_planted'")
+        conn.execute(f"insert into {mart} select * from planted")
+    check = ["test", "--select", "fct_follower_growth_daily"]
+    failing = "relationships_fct_follower_growth_daily_account_id"
+    try:
+        for window, fails in (((elsewhere, elsewhere), False), ((broken, broken), True)):
+            result = run_dbt([*check, *window_args(*window)], url, capture=True, extra_env=dbt_dirs)
+            said = " ".join(result.stdout.split())
+            assert (result.returncode != 0) is fails, said[-2000:]
+            assert (f"FAIL 1 {failing}" in said) is fails, said[-2000:]
+        whole = run_dbt(check, url, capture=True, extra_env=dbt_dirs)
+        assert f"FAIL 1 {failing}" in " ".join(whole.stdout.split())
+    finally:
+        with psycopg.connect(libpq_url(url)) as conn:
+            conn.execute(f"delete from {mart} where account_id = 'wx_planted'")
+
+
 def test_unit_tests_of_the_stitching_and_the_rolling_sums_pass(
     warehouse: tuple[str, dict[str, Any]], dbt_dirs: dict[str, str]
 ) -> None:
