@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -151,6 +152,7 @@ def main() -> int:
             explain(loaded.url, sql)
     finally:
         warehouse.server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)  # the data set: gigabytes at the default size
     return 0
 
 
