@@ -69,15 +69,20 @@ def test_soak_smoke_prints_its_table() -> None:
     assert [first.split()[0], last.split()[0]] == ["1-2", "3-4"]
     for row in (first, last):
         cells = row.split()
-        nightly, cpu, ingest, dbt = (float(c) for c in cells[1:5])
+        nightly, cpu = float(cells[1]), float(cells[2])
+        ingest, dbt = float(cells[4]), float(cells[5])
         assert 0 < ingest + dbt < nightly
+        # CPU by whom: the soak's process, dbt (its children) and PostgreSQL.
+        python, children, postgres = (float(c) for c in cells[3].split("/"))
+        assert min(python, children, postgres) > 0
         assert cpu > 0
-        runs, events = (int(c.replace(",", "")) for c in (cells[6], cells[8]))
+        runs, events = (int(c.replace(",", "")) for c in (cells[7], cells[9]))
         assert runs >= 6  # nightly, marts, late data, marts, history fill, retention a day
         assert events > 0
     assert "4 days" in note
     assert any(line.startswith("nightly run, last 2 / first 2:") for line in rest)
     assert any(line.startswith("nightly run CPU, last 2 / first 2:") for line in rest)
+    assert any(line.startswith("nightly run CPU, dbt, last 2 / first 2:") for line in rest)
     growth = [line for line in rest if line.startswith("  Dagster events")]
     assert growth
     assert float(growth[0].split()[2].replace(",", "")) > 0  # kB per account-day
