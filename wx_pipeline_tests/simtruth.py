@@ -71,7 +71,7 @@ def load_responses(
             endpoint = BY_NAME[name]
             frames = normalized.frames_for(endpoint, account)
             counts = load_window(engine, endpoint, account, first, last, frames, run_id)
-            loaded += sum(counts.values())
+            loaded += sum(counts.rows.values())
         return loaded
     finally:
         engine.dispose()

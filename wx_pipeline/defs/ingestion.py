@@ -40,6 +40,8 @@ PROBLEMS_KEY = "account_problems"
 #: The no_schema_drift check's records (endpoint, field or code, count, first archive row), for
 #: whoever sums up a run of several assets (one line per record).
 DRIFT_KEY = "drift"
+#: Materialisation metadata: the chunks whose rows differ from what they replaced.
+CHUNKS_CHANGED = "chunks_changed"
 POOL = "wechat_api"
 OWNERS = ["team:data-platform"]
 
@@ -113,6 +115,7 @@ def _metadata(report: IngestReport, seconds: float) -> dict[str, Any]:
         "ingest_seconds": round(report.seconds, 3),
         "store_seconds": round(report.store_seconds, 3),
         "chunks_loaded": report.chunks,
+        CHUNKS_CHANGED: report.chunks_changed,
     }
     meta.update({f"rows/{table}": n for table, n in sorted(report.rows.items())})
     # What real answers differed in (loaded anyway): see the no_schema_drift check.
@@ -209,7 +212,7 @@ def build_ingestion_asset(
             accounts,
             first,
             last,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             progress=partial(progress.report, group.name),
         )
         for name in sorted(report.retired):

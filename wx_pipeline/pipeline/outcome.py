@@ -45,6 +45,9 @@ class IngestReport:
     minimum_calls: int = 0
     responses: int = 0
     chunks: int = 0  # chunks loaded (one transaction each)
+    #: Of those, the ones whose rows differ from what they replaced (new or restated days);
+    #: a late-data refresh with none leaves the marts as they are.
+    chunks_changed: int = 0
     #: Unknown fields and codes, non-key fields left out: what real answers differ in.
     drift: Drift = field(default_factory=Drift)
     not_final: int = 0  # cumulative-tail entries left out: their stat_date was not final yet

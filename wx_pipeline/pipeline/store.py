@@ -71,6 +71,7 @@ class Stored:
     """What storing a chunk did."""
 
     loaded: bool = False  # its days were replaced (one transaction)
+    changed: bool = False  # ... with rows other than they held (new or restated days)
     rows: dict[str, int] = field(default_factory=dict)  # per fact table
     not_final: int = 0
     drift: Drift = field(default_factory=Drift)
@@ -105,9 +106,9 @@ def store_chunks(engine: sa.Engine, chunks: Sequence[Chunk], run_id: str | None)
             loads.append((i, WindowLoad(chunk.account_id, chunk.begin, chunk.end, frames, ledger)))
             out[i] = Stored(not_final=batch.not_final, drift=batch.drift)
         if loads:
-            rows = load_windows(engine, chunks[0].endpoint, [load for _, load in loads], run_id)
-            for (i, _), loaded in zip(loads, rows, strict=True):
-                out[i].rows, out[i].loaded = loaded, True
+            done = load_windows(engine, chunks[0].endpoint, [load for _, load in loads], run_id)
+            for (i, _), loaded in zip(loads, done, strict=True):
+                out[i].rows, out[i].changed, out[i].loaded = loaded.rows, loaded.changed, True
     except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
         out = [
             Stored(error=o.error or WarehouseUnavailableError.during(c, exc))

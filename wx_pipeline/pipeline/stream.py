@@ -315,6 +315,7 @@ class _Pass:
             r.retired.add(job.endpoint.name)
         if stored.loaded:
             r.chunks += 1
+            r.chunks_changed += stored.changed
             r.rows.update(stored.rows)
             r.not_final += stored.not_final
             r.drift.update(stored.drift)

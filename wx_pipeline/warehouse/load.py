@@ -3,8 +3,11 @@
 One transaction per (endpoint, account, window), or per several accounts' windows of one
 endpoint (``load_windows``): take an advisory lock on each (endpoint, account), DELETE the
 window from every table of the endpoint (main and child tables), COPY the new rows, replace the
-window's days in the coverage ledger, commit. Loading the same window twice leaves
-what loading it once does; two loads of the same endpoint and account wait for each other, so
+window's days in the coverage ledger, commit. Each window's old and new rows are
+fingerprinted (a sum of row hashes over the data columns, in the same transaction), so the
+caller learns whether the load changed anything: a late-data refresh that WeChat did not
+restate need not rebuild the marts. Loading the same window twice leaves what loading it once
+does; two loads of the same endpoint and account wait for each other, so
 overlapping windows never duplicate or lose rows; a load that dies mid-COPY (killed connection,
 error) rolls back to the previous contents.
 """
@@ -28,6 +31,19 @@ from wx_pipeline.warehouse.normalize.dtypes import frame_dtypes
 from wx_pipeline.warehouse.schema import ACCOUNT_ID, FACT_SCHEMA
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+#: A window's rows as (count, sum of row hashes) over its data columns: order-free, and the
+#: same for the same rows whatever run loaded them (``_loaded_at`` and ``_run_id`` left out).
+_FINGERPRINT = "count(*), coalesce(sum(hashtextextended(w::text, 0)), 0)"
+_WINDOW = "{account} = %s AND ref_date BETWEEN %s AND %s"
+#: Delete one account's window of a table, fingerprinting what it held.
+_DELETE_WINDOW = sql.SQL(
+    f"WITH w AS (DELETE FROM {{table}} WHERE {_WINDOW} RETURNING {{fields}}) "
+    f"SELECT {_FINGERPRINT} FROM w"
+)
+#: The fingerprint of the window's rows now.
+_WINDOW_FINGERPRINT = sql.SQL(
+    f"SELECT {_FINGERPRINT} FROM (SELECT {{fields}} FROM {{table}} WHERE {_WINDOW}) AS w"
+)
 
 
 class FrameMismatchError(ValueError):
@@ -37,6 +53,15 @@ class FrameMismatchError(ValueError):
 def lock_key(endpoint: Endpoint, account_id: str) -> str:
     """The advisory-lock name serialising loads of one endpoint's tables for one account."""
     return f"wx:load:{endpoint.name}:{account_id}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What loading one window did: rows per table, and whether they differ from the rows
+    they replaced (new days, or days the API restated)."""
+
+    rows: dict[str, int]
+    changed: bool
 
 
 @dataclass(frozen=True)
@@ -59,13 +84,14 @@ def load_window(
     frames: Mapping[str, pd.DataFrame],
     run_id: str | None,
     ledger: Sequence[LedgerDay] | None = None,
-) -> dict[str, int]:
+) -> Loaded:
     """Replace `account_id`'s rows with ref_date in [begin, end] in every table of `endpoint`.
 
     `frames` holds one frame per table of the endpoint (normalized: `account_id` + registry
     columns); every row must belong to `account_id` and lie in the window. `ledger` (the days
     the frames' answers cover) replaces the window's days in the coverage ledger in the same
-    transaction; None leaves the ledger alone. Returns the rows loaded per table.
+    transaction; None leaves the ledger alone. Returns the rows loaded per table and whether
+    they changed the window.
     """
     load = WindowLoad(account_id, begin, end, frames, ledger)
     return load_windows(engine, endpoint, [load], run_id)[0]
@@ -73,9 +99,9 @@ def load_window(
 
 def load_windows(
     engine: sa.Engine, endpoint: Endpoint, loads: Sequence[WindowLoad], run_id: str | None
-) -> list[dict[str, int]]:
+) -> list[Loaded]:
     """Several windows of `endpoint` (of different accounts, say) replaced as `load_window`
-    replaces one, all in one transaction: all or none. Returns the rows per table of each."""
+    replaces one, all in one transaction: all or none. Returns what each load did."""
     expected = sorted(t.name for t in endpoint.tables)
     checked: list[dict[str, pd.DataFrame]] = []
     for load in loads:
@@ -97,9 +123,14 @@ def load_windows(
             conn.execute(_LOCK, {"key": key})
         raw = driver_connection(conn)
         with raw.cursor() as cur:
-            for load, frames in zip(loads, checked, strict=True):
+            changed = [
                 _replace(cur, endpoint, load, frames, run_id)
-    return [{name: len(frame) for name, frame in frames.items()} for frames in checked]
+                for load, frames in zip(loads, checked, strict=True)
+            ]
+    return [
+        Loaded({name: len(frame) for name, frame in frames.items()}, window_changed)
+        for frames, window_changed in zip(checked, changed, strict=True)
+    ]
 
 
 def _replace(
@@ -108,29 +139,46 @@ def _replace(
     load: WindowLoad,
     frames: Mapping[str, pd.DataFrame],
     run_id: str | None,
-) -> None:
-    """DELETE one window from every table of `endpoint`, COPY its rows, write its ledger days."""
+) -> bool:
+    """DELETE one window from every table of `endpoint`, COPY its rows, write its ledger days;
+    whether any table's rows differ from before."""
+    changed = False
+    window = (load.account_id, load.begin, load.end)
     for table in endpoint.tables:
-        cur.execute(
-            sql.SQL("DELETE FROM {}.{} WHERE {} = %s AND ref_date BETWEEN %s AND %s").format(
-                sql.Identifier(FACT_SCHEMA),
-                sql.Identifier(table.name),
-                sql.Identifier(ACCOUNT_ID),
+        parts = {
+            "table": sql.Identifier(FACT_SCHEMA, table.name),
+            "account": sql.Identifier(ACCOUNT_ID),
+            "fields": sql.SQL(", ").join(
+                map(sql.Identifier, [ACCOUNT_ID, *(c.name for c in table.columns)])
             ),
-            (load.account_id, load.begin, load.end),
-        )
+        }
+        before = _fingerprint(cur, _DELETE_WINDOW.format(**parts), window)
         frame = frames[table.name]
-        if not len(frame):
-            continue
-        data = copy_data(table, frame, load.account_id, run_id)
-        with cur.copy(data.statement) as copy:
-            for chunk in data.chunks:
-                copy.write(chunk)
+        if len(frame):
+            data = copy_data(table, frame, load.account_id, run_id)
+            with cur.copy(data.statement) as copy:
+                for chunk in data.chunks:
+                    copy.write(chunk)
+        # Only as many rows as before can be the same rows: then read them back (a backfill
+        # into empty days never does).
+        if changed or before[0] != len(frame):
+            changed = True
+        elif len(frame):
+            changed = _fingerprint(cur, _WINDOW_FINGERPRINT.format(**parts), window) != before
     if load.ledger is not None:
         main = frames[endpoint.table.name]
         write_ledger(
             cur, endpoint, load.account_id, load.begin, load.end, load.ledger, main, run_id
         )
+    return changed
+
+
+def _fingerprint(
+    cur: Cursor[object], query: sql.Composed, window: tuple[str, date, date]
+) -> tuple[int, int]:
+    row = cur.execute(query, window).fetchone()
+    assert isinstance(row, tuple)
+    return int(row[0]), int(row[1])
 
 
 def _checked(

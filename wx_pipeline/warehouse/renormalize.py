@@ -152,7 +152,7 @@ def _rebuild_account(
         loaded = load_window(
             engine, endpoint, account_id, first, last, window, run_id, ledger=run_ledger
         )
-        result.rows.update(loaded)
+        result.rows.update(loaded.rows)
         result.windows += 1
         result.rebuilt(first, last)
 

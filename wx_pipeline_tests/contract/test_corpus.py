@@ -283,7 +283,7 @@ def test_fields_left_out_are_stored_as_null(name: str, database_url: str) -> Non
     try:
         begin, end = _window(entry)
         loaded = load_window(engine, endpoint, ACCOUNT, begin, end, result.frames, None)
-        assert loaded == result.rows
+        assert loaded.rows == result.rows
         with engine.connect() as conn:
             for path in result.drift.counts(DriftKind.MISSING_FIELD):
                 column = path.rsplit(".", 1)[-1]
@@ -295,6 +295,6 @@ def test_fields_left_out_are_stored_as_null(name: str, database_url: str) -> Non
                     ),
                     {"a": ACCOUNT},
                 ).scalar_one()
-                assert nulls == loaded[table.name] > 0, path
+                assert nulls == loaded.rows[table.name] > 0, path
     finally:
         engine.dispose()

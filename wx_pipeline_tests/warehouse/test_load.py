@@ -43,8 +43,9 @@ def test_every_table_round_trips_exactly(engine: sa.Engine, endpoint: Endpoint) 
     first, last = date(2025, 11, 3), date(2025, 12, 28)
     frames = frames_for(endpoint, "wxroundtrip", first, last)
     loaded = load_window(engine, endpoint, "wxroundtrip", first, last, frames, "run-rt")
-    assert loaded == {name: len(frame) for name, frame in frames.items()}
-    assert loaded[endpoint.table.name] > 0
+    assert loaded.rows == {name: len(frame) for name, frame in frames.items()}
+    assert loaded.rows[endpoint.table.name] > 0
+    assert loaded.changed
     for table in endpoint.tables:
         assert db_rows(engine, table.name, "wxroundtrip") == frame_rows(
             table.name, frames[table.name]
@@ -104,6 +105,30 @@ def test_loading_a_window_twice_equals_loading_it_once(engine: sa.Engine) -> Non
                 "SELECT DISTINCT _run_id FROM wechat.user_read_hour WHERE account_id = 'wxtwice'"
             )
         ).scalars().all() == ["run-2"]
+
+
+def test_a_load_says_whether_it_changed_the_window(engine: sa.Engine) -> None:
+    """New days and restated rows are changes; the same rows again (from another run, at
+    another time) are not - the late-data refresh's marts run depends on it."""
+    endpoint = registry.get("getarticletotaldetail")  # a main table and child tables
+    day = date(2025, 11, 21)
+    frames = frames_for(endpoint, "wxchanged", day, day, rows=4, seed=7)
+    assert load_window(engine, endpoint, "wxchanged", day, day, frames, "first").changed
+    again = load_window(engine, endpoint, "wxchanged", day, day, frames, "again")
+    assert not again.changed
+    assert again.rows == {name: len(frame) for name, frame in frames.items()}
+    # One figure restated, in a child table only.
+    child = next(t for t in endpoint.tables if t is not endpoint.table)
+    measure = next(c.name for c in child.columns if c.agg is not None)
+    restated = {name: frame.copy() for name, frame in frames.items()}
+    restated[child.name].loc[restated[child.name].index[0], measure] += 1
+    assert load_window(engine, endpoint, "wxchanged", day, day, restated, "restated").changed
+    # A row gone is a change; nothing over nothing is not.
+    fewer = {name: frame.iloc[1:] for name, frame in restated.items()}
+    assert load_window(engine, endpoint, "wxchanged", day, day, fewer, "fewer").changed
+    empty_day = date(2025, 11, 22)
+    empty = empty_frames(endpoint)
+    assert not load_window(engine, endpoint, "wxchanged", empty_day, empty_day, empty, "e").changed
 
 
 def test_reload_replaces_only_its_window_and_account(engine: sa.Engine) -> None:
