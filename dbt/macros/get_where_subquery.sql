@@ -15,10 +15,7 @@
   {%- endif -%}
   {%- set tested = graph.nodes.get(model.get('attached_node')) if execute else none -%}
   {%- if tested and tested.config.get('window_column') -%}
-    {%- set rows = window_predicate(
-          tested.config.get('window_column'),
-          tested.config.get('window_lookback_days', 0),
-          tested.config.get('window_unit', 'day')) -%}
+    {%- set rows = refreshed_window(tested.config) -%}
     {%- if rows is not none -%}
       {%- do filters.append(rows) -%}
     {%- endif -%}

@@ -62,6 +62,18 @@
 {%- endmacro %}
 
 
+{#- The rows a model refreshes, from its configs (a model's `config`, or a graph node's config
+    dict): `window_column`, widened by `window_lookback_days` or to whole weeks with
+    `window_unit='week'`; none without a window. Its incremental strategy deletes them
+    (replace_window.sql), its data tests read them (get_where_subquery.sql). -#}
+{% macro refreshed_window(model_config) -%}
+  {{ return(window_predicate(
+      model_config.get('window_column'),
+      model_config.get('window_lookback_days', 0),
+      model_config.get('window_unit', 'day'))) }}
+{%- endmacro %}
+
+
 {#- A predicate on a date column: within the window widened by lookback_days before it (and the
     build's accounts), when an incremental model refreshes a window; `true` otherwise. -#}
 {% macro in_window(column, lookback_days=0) -%}

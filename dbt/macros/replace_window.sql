@@ -12,12 +12,9 @@
     window every row is replaced. -#}
 
 {% macro replaced_window() -%}
-  {%- set column = config.require('window_column') -%}
-  {%- if config.get('window_unit', 'day') == 'week' -%}
-    {{ in_window_weeks(column) }}
-  {%- else -%}
-    {{ in_window(column, config.get('window_lookback_days', 0)) }}
-  {%- endif -%}
+  {%- do config.require('window_column') -%}
+  {%- set rows = refreshed_window(config) -%}
+  {{ rows if rows is not none else 'true' }}
 {%- endmacro %}
 
 
