@@ -53,7 +53,7 @@ def build_jobs(
 
     The marts are a job of their own rather than a step of the daily one: an unpartitioned run
     can carry the window as tags, while in a partitioned run Dagster plans every check (the
-    66 dbt tests included) once per partition, which cost a year's backfill ~10 s. For the same
+    dbt tests included) once per partition, which cost a year's backfill ~10 s. For the same
     reason ``sensor_checks`` (freshness, judged by their sensor against the clock, not by a run)
     are left out of the ingestion jobs: 1,830 planned evaluations in a year's backfill.
     """

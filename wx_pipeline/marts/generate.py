@@ -97,7 +97,12 @@ def seed_csv(code_list: CodeList) -> str:
     return out.getvalue()
 
 
+#: The tests on a code seed's key.
+KEY_TESTS: Final = ("unique", "not_null")
+
+
 def seeds_yml() -> str:
+    shape = SHAPE_TESTS.removeprefix("tag:")
     seeds = [
         {
             "name": c.seed,
@@ -114,7 +119,8 @@ def seeds_yml() -> str:
                 {
                     "name": "code",
                     "description": "The code as the API sends it.",
-                    "data_tests": ["unique", "not_null"],
+                    # Tests of the file, not of the day's data: the suite's builds run them.
+                    "data_tests": [{test: {"config": {"tags": [shape]}}} for test in KEY_TESTS],
                 },
                 {"name": "label", "description": "English label of the code."},
                 {

@@ -52,9 +52,10 @@ ACCOUNTS_ENV: Final = "WX_DBT_ACCOUNTS"
 #: The pipeline's build of the marts: models, seeds and data tests. dbt's unit tests check the
 #: SQL, not the day's data: the test suite runs them (`dbt test --select test_type:unit`).
 BUILD_ARGS: Final = ("build", "--exclude-resource-type", "unit_test")
-#: Data tests of the SQL's shape rather than the day's data (the staging views' grain: a view
-#: over a keyed table joined to unique codes cannot fan out unless its SQL changes), run by the
-#: test suite, left out of the pipeline's builds (~1 s of a nightly build).
+#: Data tests of the SQL's shape and of the code seeds rather than the day's data (the staging
+#: views' grain: a view over a keyed table joined to unique codes cannot fan out unless its SQL
+#: changes; the seeds' keys, which change with the code only), run by the test suite, left out
+#: of the pipeline's builds (~1.5 s of a nightly build's node time).
 SHAPE_TESTS: Final = "tag:shape"
 #: The warehouse lock every dbt invocation that writes holds (one build at a time).
 DBT_LOCK: Final = "wx:dbt"

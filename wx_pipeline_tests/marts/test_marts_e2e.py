@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from wx_pipeline.core.settings import BEIJING
+from wx_pipeline.marts.generate import CODE_LISTS
 from wx_pipeline.marts.metrics import load_metrics
 from wx_pipeline.marts.run import run_dbt, window_args, window_env
 from wx_pipeline.registry import TABLES, V2025_START
@@ -111,6 +112,9 @@ def test_build_passes_every_test(warehouse: tuple[str, dict[str, Any]]) -> None:
     # Each staging view keeps its fact table's grain (tests the pipeline's builds leave out).
     grains = [n for n in by_status["pass"] if n.startswith("unique_combination_stg_wechat__")]
     assert len(grains) == len(TABLES)
+    # And each code seed's key.
+    seed_keys = [n for n in by_status["pass"] if n.startswith("unique_code_")]
+    assert len(seed_keys) == len(CODE_LISTS)
 
 
 def test_relations_have_exactly_the_documented_columns(
@@ -340,6 +344,34 @@ def test_rebuilding_windows_changes_no_row(
     # A nightly-sized window in the middle: rolling sums and article days need their look-back.
     _build(url, dbt_dirs, *window_args(date(2025, 11, 3), date(2025, 11, 3)))
     assert _snapshot(url) == before
+
+
+def test_a_seed_is_reloaded_only_when_it_changed(
+    warehouse: tuple[str, dict[str, Any]], dbt_dirs: dict[str, str]
+) -> None:
+    """The code seeds are not rewritten by every build: each keeps its file's fingerprint as
+    the table's comment; one whose comment differs (a changed file, a table made by hand) is
+    loaded again."""
+    url, _ = warehouse
+
+    def seed() -> dict[str, str]:
+        results = _build(url, dbt_dirs, "--select", "resource_type:seed")["results"]
+        return {
+            r["unique_id"].split(".")[-1]: r["message"]
+            for r in results
+            if r["unique_id"].startswith("seed.")  # their tests come along
+        }
+
+    seeds = {c.seed for c in CODE_LISTS.values()}
+    assert seed() == dict.fromkeys(seeds, "UNCHANGED")
+    stale = sorted(seeds)[0]
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(f"comment on table analytics_staging.{stale} is 'edited'")
+    again = seed()
+    assert again.pop(stale).startswith("INSERT ")
+    assert again == dict.fromkeys(seeds - {stale}, "UNCHANGED")
+    assert seed() == dict.fromkeys(seeds, "UNCHANGED")  # its fingerprint is back
+    assert _query(url, f"select count(*) from analytics_staging.{stale}")[0][0] > 0
 
 
 def test_a_pipeline_window_rewrites_only_its_days_and_accounts(
