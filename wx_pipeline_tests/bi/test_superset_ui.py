@@ -182,7 +182,9 @@ def analyst(browser: Any, bi: Bi) -> Iterator[Watched]:
     page.fill("#username", "admin")
     page.fill("#password", bi.password())
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/superset/welcome/**", timeout=120_000)
+    # Signed in once the welcome page's address is reached; its "load" (every script of the
+    # heavy home page) is not what this waits for, and a busy machine once kept it over 120 s.
+    page.wait_for_url("**/superset/welcome/**", wait_until="commit", timeout=120_000)
     yield watched
     page.close()
 
