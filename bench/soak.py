@@ -33,8 +33,8 @@ start each in a process of its own (start-up ~4 s) and its steps in processes of
 (compute logs per step rather than per run). The daemon's own ticks (sensors every 30 s) are
 not made here.
 
-    .venv/bin/python bench/soak.py                       # 1 account x 365 days (~2.5 h, 2 cores)
-    .venv/bin/python bench/soak.py --days 180            # past the 90-day horizon (~72 min)
+    .venv/bin/python bench/soak.py                       # 1 account x 365 days (~50 min, 2 cores)
+    .venv/bin/python bench/soak.py --days 180            # past the 90-day horizon (~25 min)
     .venv/bin/python bench/soak.py --days 40 --block 10  # a short one while developing
     .venv/bin/python bench/soak.py --accounts 100 --days 90
 """
