@@ -10,12 +10,7 @@
   {%- set fingerprint = 'dbt sql md5 ' ~ local_md5(sql) -%}
   {%- set target_relation = this.incorporate(type='view') -%}
   {%- if not should_full_refresh() -%}
-    {%- set found = run_query(
-        "select obj_description(to_regclass("
-        ~ dbt.string_literal(target_relation.include(database=false).render())
-        ~ "), 'pg_class')"
-    ) -%}
-    {%- if found.columns[0].values()[0] == fingerprint -%}
+    {%- if relation_comment(target_relation) == fingerprint -%}
       {%- call noop_statement('main', 'UNCHANGED', 'UNCHANGED') -%}{%- endcall -%}
       {{ return({'relations': [target_relation]}) }}
     {%- endif -%}
