@@ -41,6 +41,9 @@ class IngestReport:
     last: date
     accounts: list[str]
     rows: Counter[str] = field(default_factory=Counter)  # per fact table
+    #: Rows those replaced (the windows' rows before), per fact table: re-pulled days
+    #: rewrite a table without growing it.
+    replaced: Counter[str] = field(default_factory=Counter)
     calls_made: int = 0
     minimum_calls: int = 0
     responses: int = 0
@@ -62,6 +65,10 @@ class IngestReport:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def growth(self) -> Counter[str]:
+        """Rows the pass added to each fact table, net of the rows it replaced."""
+        return Counter({t: n - self.replaced[t] for t, n in self.rows.items()})
 
     @property
     def only_transient_failures(self) -> bool:

@@ -73,6 +73,7 @@ class Stored:
     loaded: bool = False  # its days were replaced (one transaction)
     changed: bool = False  # ... with rows other than they held (new or restated days)
     rows: dict[str, int] = field(default_factory=dict)  # per fact table
+    replaced: dict[str, int] = field(default_factory=dict)  # rows deleted, per fact table
     not_final: int = 0
     drift: Drift = field(default_factory=Drift)
     error: InvalidPayloadError | WarehouseUnavailableError | LoaderLostError | None = None
@@ -108,7 +109,8 @@ def store_chunks(engine: sa.Engine, chunks: Sequence[Chunk], run_id: str | None)
         if loads:
             done = load_windows(engine, chunks[0].endpoint, [load for _, load in loads], run_id)
             for (i, _), loaded in zip(loads, done, strict=True):
-                out[i].rows, out[i].changed, out[i].loaded = loaded.rows, loaded.changed, True
+                out[i].rows, out[i].replaced = loaded.rows, loaded.replaced
+                out[i].changed, out[i].loaded = loaded.changed, True
     except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
         out = [
             Stored(error=o.error or WarehouseUnavailableError.during(c, exc))

@@ -202,7 +202,7 @@ class _Pass:
         finally:
             self.client.calls.settle()  # calls taken for chunks that never ran go back
         # A backfill's marts run next: on the statistics of the tables as they are now.
-        analyse_grown(self.engine, self.report.rows)
+        analyse_grown(self.engine, self.report.growth())
         self.report.calls_made += self.client.calls.total() - calls_before
         self.report.seconds += time.perf_counter() - started
 
@@ -317,6 +317,7 @@ class _Pass:
             r.chunks += 1
             r.chunks_changed += stored.changed
             r.rows.update(stored.rows)
+            r.replaced.update(stored.replaced)
             r.not_final += stored.not_final
             r.drift.update(stored.drift)
         self.stored += len(result.windows)

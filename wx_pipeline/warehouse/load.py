@@ -57,11 +57,12 @@ def lock_key(endpoint: Endpoint, account_id: str) -> str:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What loading one window did: rows per table, and whether they differ from the rows
-    they replaced (new days, or days the API restated)."""
+    """What loading one window did: rows per table, the rows they replaced (deleted) per
+    table, and whether they differ from those (new days, or days the API restated)."""
 
     rows: dict[str, int]
     changed: bool
+    replaced: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,13 @@ def load_windows(
             conn.execute(_LOCK, {"key": key})
         raw = driver_connection(conn)
         with raw.cursor() as cur:
-            changed = [
+            done = [
                 _replace(cur, endpoint, load, frames, run_id)
                 for load, frames in zip(loads, checked, strict=True)
             ]
     return [
-        Loaded({name: len(frame) for name, frame in frames.items()}, window_changed)
-        for frames, window_changed in zip(checked, changed, strict=True)
+        Loaded({name: len(frame) for name, frame in frames.items()}, changed, replaced)
+        for frames, (changed, replaced) in zip(checked, done, strict=True)
     ]
 
 
@@ -139,10 +140,11 @@ def _replace(
     load: WindowLoad,
     frames: Mapping[str, pd.DataFrame],
     run_id: str | None,
-) -> bool:
+) -> tuple[bool, dict[str, int]]:
     """DELETE one window from every table of `endpoint`, COPY its rows, write its ledger days;
-    whether any table's rows differ from before."""
+    whether any table's rows differ from before, and the rows deleted per table."""
     changed = False
+    replaced: dict[str, int] = {}
     window = (load.account_id, load.begin, load.end)
     for table in endpoint.tables:
         parts = {
@@ -153,6 +155,7 @@ def _replace(
             ),
         }
         before = _fingerprint(cur, _DELETE_WINDOW.format(**parts), window)
+        replaced[table.name] = before[0]
         frame = frames[table.name]
         if len(frame):
             data = copy_data(table, frame, load.account_id, run_id)
@@ -170,7 +173,7 @@ def _replace(
         write_ledger(
             cur, endpoint, load.account_id, load.begin, load.end, load.ledger, main, run_id
         )
-    return changed
+    return changed, replaced
 
 
 def _fingerprint(

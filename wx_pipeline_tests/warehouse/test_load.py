@@ -113,10 +113,14 @@ def test_a_load_says_whether_it_changed_the_window(engine: sa.Engine) -> None:
     endpoint = registry.get("getarticletotaldetail")  # a main table and child tables
     day = date(2025, 11, 21)
     frames = frames_for(endpoint, "wxchanged", day, day, rows=4, seed=7)
-    assert load_window(engine, endpoint, "wxchanged", day, day, frames, "first").changed
+    first = load_window(engine, endpoint, "wxchanged", day, day, frames, "first")
+    assert first.changed
+    assert first.replaced == {name: 0 for name in frames}
     again = load_window(engine, endpoint, "wxchanged", day, day, frames, "again")
     assert not again.changed
     assert again.rows == {name: len(frame) for name, frame in frames.items()}
+    # The rows it deleted: a re-pulled window rewrites its tables without growing them.
+    assert again.replaced == again.rows
     # One figure restated, in a child table only.
     child = next(t for t in endpoint.tables if t is not endpoint.table)
     measure = next(c.name for c in child.columns if c.agg is not None)
