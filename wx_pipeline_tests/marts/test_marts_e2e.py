@@ -346,6 +346,33 @@ def test_rebuilding_windows_changes_no_row(
     assert _snapshot(url) == before
 
 
+def test_dim_account_reads_its_window_and_its_rows_as_built(
+    warehouse: tuple[str, dict[str, Any]], sim: SimulatorServer, dbt_dirs: dict[str, str]
+) -> None:
+    """A windowed build updates an account's row from the window's facts and the row as built
+    before, not from every fact row ever loaded (a nightly build would grow with the
+    installation's age); a build without a window reads them all."""
+    url, _ = warehouse
+    account = sim.accounts[0].app_id
+    before = _snapshot(url)["dim_account"]
+    with psycopg.connect(libpq_url(url)) as conn:  # a first day no fact row has, a lost count
+        conn.execute(
+            "update analytics.dim_account set first_data_date = date '2000-01-01', "
+            "latest_followers = -1 where account_id = %s",
+            (account,),
+        )
+    dim = ["--select", "dim_account"]
+    _build(url, dbt_dirs, *dim, *window_args(LAST, LAST))
+    after = {r[0]: r for r in _query(url, "select * from analytics.dim_account")}
+    assert after[account][1] == date(2000, 1, 1)  # outside the window: kept as built
+    assert after[account][3] != -1  # the window's newest follower count
+    assert sorted(after.values(), key=repr) == [
+        (*r[:1], date(2000, 1, 1), *r[2:]) if r[0] == account else r for r in before
+    ]
+    _build(url, dbt_dirs, *dim)  # no window: every fact row
+    assert _snapshot(url)["dim_account"] == before
+
+
 def test_a_seed_is_reloaded_only_when_it_changed(
     warehouse: tuple[str, dict[str, Any]], dbt_dirs: dict[str, str]
 ) -> None:
