@@ -139,8 +139,12 @@ def test_no_call_was_retried_after_the_revocation(agency: Agency) -> None:
     after = mine[revoked:]
     # Calls already under way met the dead token; nothing asked for a new one, nothing was
     # tried again (the refused calls' windows are not in the log: WeChat checks the token
-    # first, but there are no more of them than windows left).
-    assert all(c.path.startswith("/datacube/") and c.errcode == 40001 for c in after)
+    # first, but there are no more of them than windows left). A call whose token was checked
+    # just before the tokens died may still be answered after a refusal is logged: at most one
+    # per call the account had in flight (their windows are among the unique answered ones).
+    assert all(c.path.startswith("/datacube/") and c.errcode in (0, 40001) for c in after)
+    in_flight = get_settings().api_concurrency
+    assert len([c for c in after if c.errcode == 0]) < in_flight
     assert not [c for c in after if c.path == AUTHORIZER_TOKEN_PATH]
     assert len(after) <= len(planned - set(answered))
 
